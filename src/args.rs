@@ -1,0 +1,160 @@
+//! The command line: clap definitions of every command and the global flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// kkr: dagsordener, referater, mail og publicering for KKR.
+#[derive(Debug, Parser)]
+#[command(name = "kkr", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags accepted before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Arbejdsmappe (rådets mappe); standard er den aktuelle mappe
+    #[arg(
+        short = 'C',
+        long = "dir",
+        global = true,
+        value_name = "MAPPE",
+        env = "KKR_DIR"
+    )]
+    pub dir: Option<PathBuf>,
+    /// Skriv mail som .eml-filer i outbox/mail/ i stedet for at sende dem
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Gør som om klokken er dette lokale tidspunkt, fx 2026-03-05T09:00
+    #[arg(long, global = true, value_name = "TIDSPUNKT")]
+    pub now: Option<String>,
+    /// Skriv kun fejl
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Skriv flere detaljer
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Overvåg indbakken og gør alt, der er forfaldent (dæmonen)
+    Run(RunCommand),
+    /// Kontrollér council.toml, members.csv og indbakken uden at ændre noget
+    Check,
+    /// Vis møder, hvad der er sendt og hvornår næste udsendelse sker
+    Status(StatusCommand),
+    /// Lav en PDF nu uden at sende noget
+    Render(RenderCommand),
+    /// Send nu, hvad planen ville sende
+    Send(SendCommand),
+    /// Publicér det offentlige referat nu
+    Publish(PublishCommand),
+    /// Opret en ny arbejdsmappe for et af de fem råd
+    Init(InitCommand),
+}
+
+/// `kkr run`.
+#[derive(Debug, Args)]
+pub struct RunCommand {
+    /// Gør det forfaldne arbejde én gang og afslut
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `kkr status`.
+#[derive(Debug, Args)]
+pub struct StatusCommand {
+    /// Mødets dato (fx 2027-01-28); uden: alle møder
+    pub meeting: Option<String>,
+}
+
+/// `kkr render`.
+#[derive(Debug, Args)]
+pub struct RenderCommand {
+    /// Mødets dato, fx 2027-01-28
+    pub meeting: String,
+    /// Lav beslutningsreferatet i stedet for dagsordenen
+    #[arg(long)]
+    pub minutes: bool,
+    /// Lav den offentlige udgave (lukkede punkter kun med offentlig titel)
+    #[arg(long)]
+    pub public: bool,
+    /// Hvor PDF'en skal skrives
+    #[arg(short = 'o', long = "output", value_name = "FIL")]
+    pub output: Option<PathBuf>,
+}
+
+/// `kkr send`.
+#[derive(Debug, Args)]
+pub struct SendCommand {
+    /// Mødets dato
+    pub meeting: String,
+    /// Send beslutningsreferatet
+    #[arg(long)]
+    pub minutes: bool,
+    /// Send igen til alle, også dem der har fået det
+    #[arg(long)]
+    pub resend: bool,
+}
+
+/// `kkr publish`.
+#[derive(Debug, Args)]
+pub struct PublishCommand {
+    /// Mødets dato
+    pub meeting: String,
+}
+
+/// `kkr init`.
+#[derive(Debug, Args)]
+pub struct InitCommand {
+    /// Mappen der skal oprettes
+    pub dir: PathBuf,
+    /// Rådet: Nordjylland, Midtjylland, Syddanmark, Hovedstaden eller Sjælland
+    #[arg(long)]
+    pub council: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after() {
+        let a = Cli::try_parse_from([
+            "kkr",
+            "-C",
+            "x",
+            "--now",
+            "2027-01-21T09:00",
+            "run",
+            "--once",
+        ])
+        .unwrap();
+        let b = Cli::try_parse_from([
+            "kkr",
+            "run",
+            "--once",
+            "-C",
+            "x",
+            "--now",
+            "2027-01-21T09:00",
+        ])
+        .unwrap();
+        assert_eq!(a.global.dir, b.global.dir);
+        assert_eq!(a.global.now, b.global.now);
+    }
+}

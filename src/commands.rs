@@ -1,0 +1,311 @@
+//! The commands that look but do not run the pipeline: `check`, `status` and `render`.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+
+use crate::args::RenderCommand;
+use crate::clock::{self, Clock};
+use crate::edition::{self, DocInput, DocKind, Edition, Entry};
+use crate::error::{Error, Result};
+use crate::inbox::{self, LedgerContext, Verdict};
+use crate::item::{Item, MAX_ITEM_BYTES};
+use crate::ledger::{DeliveryState, Ledger};
+use crate::render::Renderer;
+use crate::report::{FileReport, Problem};
+use crate::schedule::{self, AgendaStatus, MeetingState};
+use crate::workspace::Workspace;
+
+/// `kkr check`: validates everything and changes nothing (not even creating `state/`).
+pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
+    let config = match ws.load_config() {
+        Ok(c) => c,
+        Err(Error::Invalid { report }) => {
+            print!("{report}");
+            println!("council.toml skal rettes, før resten kan kontrolleres.");
+            return Ok(crate::EXIT_INVALID);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut bad = 0;
+    let roster = ws.load_roster();
+    let names: Option<Vec<String>> = match &roster {
+        Ok(r) => Some(r.iter().map(|m| m.name.clone()).collect()),
+        Err(report) => {
+            print!("{report}");
+            bad += 1;
+            None
+        }
+    };
+    if let Some(smtp) = &config.mail.smtp
+        && let Some(var) = &smtp.password_env
+        && std::env::var_os(var).is_none()
+    {
+        println!(
+            "council.toml: advarsel: miljøvariablen {var} (SMTP-adgangskode) er ikke sat; intet kan sendes, før den er"
+        );
+    }
+    let ledger = Ledger::open_read_only(&ws.ledger_path())?;
+    let now = clock.now();
+    let ctx = LedgerContext { config: &config, ledger: ledger.as_ref(), now: &now };
+    let files = inbox::scan(ws);
+    let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut per_meeting: BTreeMap<Date, usize> = BTreeMap::new();
+    let mut good = 0;
+    for c in &files {
+        let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
+        if let Some(id) =
+            bytes.as_deref().filter(|_| c.rel.ends_with(".md")).and_then(inbox::peek_id)
+        {
+            ids.entry(id).or_default().push(c.rel.clone());
+        }
+        let shown = format!("inbox/{}", c.rel);
+        match inbox::judge(ws, &c.rel, bytes.as_deref(), &ctx, names.as_deref()) {
+            Verdict::Rejected(problems) => {
+                print!("{}", FileReport { path: &shown, problems: &problems });
+                bad += 1;
+            }
+            Verdict::Item(i) => {
+                *per_meeting.entry(i.item.meeting).or_default() += 1;
+                good += 1;
+            }
+            Verdict::Attendance(_) => good += 1,
+        }
+    }
+    for (id, rels) in ids.iter().filter(|(_, r)| r.len() > 1) {
+        for rel in rels {
+            let p = [Problem::file(format!(
+                "id \"{id}\" står i {} filer: {}",
+                rels.len(),
+                rels.join(", ")
+            ))
+            .hint("giv hvert punkt sit eget id")];
+            print!("{}", FileReport { path: &format!("inbox/{rel}"), problems: &p });
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        println!("{bad} fil(er) skal rettes; intet er ændret.");
+        return Ok(crate::EXIT_INVALID);
+    }
+    let recipients = roster.map(|r| r.len()).unwrap_or(0);
+    println!(
+        "Alt i orden: {} møder i council.toml, {recipients} modtagere i members.csv, {good} fil(er) i indbakken ({} punkter til {} møde(r)).",
+        config.meetings.len(),
+        per_meeting.values().sum::<usize>(),
+        per_meeting.len()
+    );
+    Ok(0)
+}
+
+/// `kkr status [MEETING]`: meetings, what is sent and due, and per-recipient delivery.
+pub fn status(ws: &Workspace, clock: &Clock, meeting: Option<&str>) -> Result<u8> {
+    let config = ws.load_config()?;
+    let only = meeting.map(parse_meeting).transpose()?;
+    let ledger = Ledger::open_read_only(&ws.ledger_path())?;
+    let now = clock.now();
+    println!("{} – status {}", config.council.name, clock::danish_moment(now.datetime()));
+    if let Err(report) = ws.load_roster() {
+        println!("\nmembers.csv er ugyldig, så intet sendes:\n{report}");
+    }
+    for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
+        let items = match &ledger {
+            Some(l) => crate::deliver::agenda_items(l, m.date)?,
+            None => Vec::new(),
+        };
+        let docs = match &ledger {
+            Some(l) => l.documents(m.date, "agenda")?,
+            None => Vec::new(),
+        };
+        let state = MeetingState { agenda_sent: !docs.is_empty(), items: items.len() };
+        println!(
+            "\nMøde {} ({}), {} punkter",
+            m.date,
+            clock::danish_moment(m.date.to_datetime(m.starts)),
+            items.len()
+        );
+        let line = match schedule::agenda_status(&now, &config, m.date, state) {
+            Some(AgendaStatus::Scheduled(at)) => {
+                format!("sendes {}", clock::danish_moment(at.datetime()))
+            }
+            Some(AgendaStatus::Empty(at)) => format!(
+                "ingen punkter endnu (udsendelse {})",
+                clock::danish_moment(at.datetime())
+            ),
+            Some(AgendaStatus::Due) => "forfalden: sendes ved næste kørsel".into(),
+            Some(AgendaStatus::Missed) => {
+                "IKKE SENDT: tidspunktet blev overset, og mødet er begyndt".into()
+            }
+            Some(AgendaStatus::Sent) | None => String::new(),
+        };
+        if !line.is_empty() {
+            println!("  dagsorden: {line}");
+        }
+        if let Some(l) = &ledger {
+            for doc in &docs {
+                let deliveries = l.deliveries(doc.id)?;
+                let count =
+                    |s: DeliveryState| deliveries.iter().filter(|d| d.state == s).count();
+                let late = if doc.late {
+                    " (for sent: kkr kørte ikke på tidspunktet)"
+                } else {
+                    ""
+                };
+                println!(
+                    "  {}: lavet {}{late}; {} sendt, {} venter, {} fejlet",
+                    doc.file,
+                    clock::danish_moment(
+                        doc.created_at.to_zoned(clock::tz().clone()).datetime()
+                    ),
+                    count(DeliveryState::Sent),
+                    count(DeliveryState::Pending)
+                        + count(DeliveryState::Sending)
+                        + count(DeliveryState::Retry),
+                    count(DeliveryState::Failed),
+                );
+                for d in deliveries
+                    .iter()
+                    .filter(|d| only.is_some() || d.state == DeliveryState::Failed)
+                {
+                    let state = match d.state {
+                        DeliveryState::Sent => "sendt",
+                        DeliveryState::Pending => "venter",
+                        DeliveryState::Sending => "under afsendelse",
+                        DeliveryState::Retry => "prøves igen",
+                        DeliveryState::Failed => "FEJLET",
+                    };
+                    let why = d
+                        .last_error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    println!(
+                        "    {:<40} {state}{why}",
+                        format!("{} <{}>", d.name, d.recipient)
+                    );
+                }
+            }
+        }
+    }
+    if let Some(l) = &ledger {
+        let rejections = l.rejections(10)?;
+        if !rejections.is_empty() {
+            println!("\nSeneste afviste filer (se inbox/afvist/):");
+            for (file, _, at) in rejections {
+                println!(
+                    "  {file} ({})",
+                    clock::danish_moment(at.to_zoned(clock::tz().clone()).datetime())
+                );
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn parse_meeting(s: &str) -> Result<Date> {
+    s.parse().map_err(|_| {
+        Error::Usage(format!("\"{s}\" er ikke en mødedato; skriv fx 2027-01-28"))
+    })
+}
+
+/// `kkr render MEETING`: the accepted items plus any valid files still waiting in the inbox,
+/// rendered now; nothing is taken in or sent.
+pub fn render(ws: &Workspace, clock: &Clock, cmd: &RenderCommand) -> Result<u8> {
+    let config = ws.load_config()?;
+    let date = parse_meeting(&cmd.meeting)?;
+    let meeting = config.meeting(date).ok_or_else(|| {
+        Error::Usage(format!("der er intet møde den {date} i council.toml"))
+    })?;
+    let ledger = Ledger::open_read_only(&ws.ledger_path())?;
+    let now = clock.now();
+    let mut items: Vec<(i64, i64, Item)> = Vec::new();
+    let mut changed_at = None;
+    if let Some(l) = &ledger {
+        items = l
+            .items(date)?
+            .into_iter()
+            .map(|s| (s.item.order.unwrap_or(i64::MAX), s.arrival, s.item))
+            .collect();
+        changed_at = l.changed_at(date)?;
+    }
+    let ctx = LedgerContext { config: &config, ledger: ledger.as_ref(), now: &now };
+    let mut waiting = 0;
+    // Attachments of items not taken in yet are served from a temporary store.
+    let preview = tempfile::tempdir()
+        .map_err(|source| Error::Write { path: std::env::temp_dir(), source })?;
+    for (n, c) in inbox::scan(ws).iter().enumerate() {
+        let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
+        let Verdict::Item(checked) =
+            inbox::judge(ws, &c.rel, bytes.as_deref(), &ctx, None)
+        else {
+            continue;
+        };
+        if checked.item.meeting != date {
+            continue;
+        }
+        for a in &checked.attachments {
+            if let Some(data) = &a.bytes {
+                crate::fs::write_atomic(
+                    &preview.path().join(a.meta.stored_name()),
+                    data,
+                )?;
+            }
+            for (k, svg) in a.page_svgs.iter().enumerate() {
+                let page =
+                    preview.path().join(format!("{}-{}.svg", a.meta.sha256, k + 1));
+                crate::fs::write_atomic(&page, svg.as_bytes())?;
+            }
+        }
+        items.retain(|(_, _, i)| i.id != checked.item.id);
+        items.push((
+            checked.item.order.unwrap_or(i64::MAX),
+            i64::MAX - 1000 + n as i64,
+            checked.item,
+        ));
+        // The file's own time keeps a preview reproducible.
+        let modified = std::fs::metadata(&c.path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| jiff::Timestamp::try_from(t).ok());
+        let at = modified.unwrap_or(now.timestamp());
+        changed_at = Some(changed_at.map_or(at, |c: jiff::Timestamp| c.max(at)));
+        waiting += 1;
+    }
+    items.sort_by_key(|(o, a, _)| (*o, *a));
+    let items: Vec<Item> =
+        items.into_iter().map(|(_, _, i)| i).filter(|i| !i.withdrawn).collect();
+    if items.is_empty() {
+        return Err(Error::Usage(format!(
+            "mødet {date} har ingen punkter endnu\n  hjælp: læg punkter i inbox/ og kør kkr run --once"
+        )));
+    }
+    let kind = if cmd.minutes { DocKind::Minutes } else { DocKind::Agenda };
+    let edition = if cmd.public { Edition::Public } else { Edition::Member };
+    let attendance = ledger.as_ref().map(|l| l.attendance(date)).transpose()?.flatten();
+    let input = DocInput {
+        council: &config.council,
+        meeting,
+        entries: items.iter().map(|item| Entry { item, status: "" }).collect(),
+        attendance: attendance.as_ref(),
+        kind,
+        edition,
+        note: String::new(),
+        changed_at: changed_at.unwrap_or(now.timestamp()),
+    };
+    let mut renderer = Renderer::new(
+        ws.templates(),
+        vec![ws.attachments(), preview.path().to_path_buf()],
+    );
+    let pdf = renderer.render(&edition::build(&input))?;
+    let out = cmd.output.clone().unwrap_or_else(|| {
+        ws.meeting_dir(date).join(format!("visning-{}", kind.file_name(edition)))
+    });
+    crate::fs::write_atomic(&out, &pdf)?;
+    let extra = if waiting > 0 {
+        format!(" (heraf {waiting} fra indbakken, endnu ikke modtaget)")
+    } else {
+        String::new()
+    };
+    println!("{}: {} punkter{extra}", out.display(), items.len());
+    Ok(0)
+}

@@ -1,0 +1,772 @@
+//! The workspace's `council.toml` and `members.csv`, read and validated with every problem located.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use jiff::Zoned;
+use jiff::civil::{Date, Time};
+use lettre::Address;
+use lettre::message::Mailbox;
+
+use crate::clock;
+use crate::report::Problem;
+use crate::spanned::TomlReader;
+
+/// The council and how its documents are scheduled, mailed and published.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The council itself.
+    pub council: Council,
+    /// Its meetings, in date order.
+    pub meetings: Vec<MeetingConfig>,
+    /// When documents go out.
+    pub schedule: ScheduleConfig,
+    /// How mail is sent.
+    pub mail: MailConfig,
+    /// Where the public documents go, if anywhere.
+    pub publish: Option<PublishConfig>,
+}
+
+/// `[council]`.
+#[derive(Debug, Clone)]
+pub struct Council {
+    /// Display name, e.g. `KKR Hovedstaden`.
+    pub name: String,
+    /// Short id used in file names and Message-IDs, e.g. `kkr-hovedstaden`.
+    pub slug: String,
+}
+
+/// One `[[meeting]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingConfig {
+    /// The meeting's date, which is also its id.
+    pub date: Date,
+    /// Local start time.
+    pub starts: Time,
+    /// Local end time.
+    pub ends: Time,
+    /// Where it is held.
+    pub place: String,
+}
+
+impl MeetingConfig {
+    /// The moment the meeting starts.
+    pub fn starts_at(&self) -> Zoned {
+        clock::at(self.date, self.starts)
+    }
+
+    /// The moment the meeting ends (after which it is *held*).
+    pub fn ends_at(&self) -> Zoned {
+        clock::at(self.date, self.ends)
+    }
+}
+
+/// `[schedule]`.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// Days between the agenda mail and the meeting.
+    pub agenda_days_before: i64,
+    /// Local time of day the agenda goes out.
+    pub send_time: Time,
+    /// Whether minutes go out by themselves once every item has its decision.
+    pub minutes_after_decisions: bool,
+}
+
+impl ScheduleConfig {
+    /// The moment the agenda for `meeting` is due.
+    pub fn agenda_due(&self, meeting: &MeetingConfig) -> Zoned {
+        let day = meeting.date - jiff::Span::new().days(self.agenda_days_before);
+        clock::at(day, self.send_time)
+    }
+}
+
+/// `[mail]`.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// The sender.
+    pub from: Mailbox,
+    /// Where replies go.
+    pub reply_to: Option<Mailbox>,
+    /// The SMTP server; `None` means dry run (`.eml` files in `outbox/mail/`).
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// `[mail.smtp]`.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Server host name or address.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// How the connection is secured.
+    pub tls: Tls,
+    /// Login name, if the server wants one.
+    pub user: Option<String>,
+    /// Name of the environment variable that holds the password.
+    pub password_env: Option<String>,
+}
+
+/// Connection security for SMTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (port 587), required.
+    Starttls,
+    /// No encryption: only for a server on this machine.
+    None,
+}
+
+/// `[publish]`.
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    /// Where to publish.
+    pub target: PublishTarget,
+    /// Environment variable with the WebDAV user.
+    pub user_env: Option<String>,
+    /// Environment variable with the WebDAV password.
+    pub password_env: Option<String>,
+}
+
+/// A publish destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishTarget {
+    /// A folder (relative paths are relative to the workspace).
+    Dir(PathBuf),
+    /// A WebDAV collection URL (`https://…`, or `http://` on loopback).
+    WebDav(String),
+}
+
+/// Whether a host name or address is this machine.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a value may go into a mail header: no line breaks or other control characters.
+pub fn is_header_safe(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+impl Config {
+    /// The configured meeting on `date`.
+    pub fn meeting(&self, date: Date) -> Option<&MeetingConfig> {
+        self.meetings.iter().find(|m| m.date == date)
+    }
+
+    /// Reads and validates `council.toml` text; every problem is reported.
+    pub fn parse(text: &str) -> Result<Self, Vec<Problem>> {
+        let mut r = TomlReader::new(text, 0);
+        let Some(doc) = r.parse(text) else { return Err(r.problems) };
+        let root = doc.as_table();
+        r.unknown_keys(root, &["council", "meeting", "schedule", "mail", "publish"], "");
+
+        let council = read_council(&mut r, root);
+        let meetings = read_meetings(&mut r, root);
+        let schedule = read_schedule(&mut r, root);
+        let mail = read_mail(&mut r, root);
+        let publish = read_publish(&mut r, root);
+
+        match (council, schedule, mail) {
+            (Some(council), Some(schedule), Some(mail)) if r.problems.is_empty() => {
+                Ok(Self { council, meetings, schedule, mail, publish: publish.flatten() })
+            }
+            _ => Err(r.problems),
+        }
+    }
+}
+
+fn read_council(r: &mut TomlReader, root: &dyn toml_edit::TableLike) -> Option<Council> {
+    let Some(t) = r.table(root, "council") else {
+        r.problem(
+            None,
+            "sektionen [council] mangler",
+            "tilføj [council] med name, slug og timezone",
+        );
+        return None;
+    };
+    r.unknown_keys(t, &["name", "slug", "timezone"], " i [council]");
+    let name = r.string(t, "name", true);
+    let slug = r.string(t, "slug", true);
+    if let Some(tz) = r.string(t, "timezone", false)
+        && tz.value != clock::TZ_NAME
+    {
+        r.problem(
+            tz.span,
+            format!("tidszonen \"{}\" understøttes ikke", tz.value),
+            "skriv timezone = \"Europe/Copenhagen\"",
+        );
+    }
+    if let Some(name) = &name
+        && (name.value.trim().is_empty() || !is_header_safe(&name.value))
+    {
+        r.problem(
+            name.span.clone(),
+            "rådets navn er tomt eller indeholder linjeskift",
+            "skriv fx name = \"KKR Hovedstaden\"",
+        );
+    }
+    if let Some(slug) = &slug {
+        let ok = !slug.value.is_empty()
+            && slug
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            r.problem(
+                slug.span.clone(),
+                format!("slug \"{}\" må kun bestå af a-z, 0-9 og -", slug.value),
+                "skriv fx slug = \"kkr-hovedstaden\"",
+            );
+        }
+    }
+    Some(Council { name: name?.value.trim().to_owned(), slug: slug?.value })
+}
+
+fn read_meetings(
+    r: &mut TomlReader,
+    root: &dyn toml_edit::TableLike,
+) -> Vec<MeetingConfig> {
+    let mut out: Vec<MeetingConfig> = Vec::new();
+    let Some(item) = root.get("meeting") else { return out };
+    let Some(array) = item.as_array_of_tables() else {
+        r.problem(
+            item.span(),
+            "`meeting` skal skrives som [[meeting]]-sektioner",
+            "skriv hvert møde som en [[meeting]]-sektion",
+        );
+        return out;
+    };
+    for t in array.iter() {
+        r.unknown_keys(t, &["date", "starts", "ends", "place"], " i [[meeting]]");
+        let date = r.date(t, "date", true);
+        let starts = r.time(t, "starts", true);
+        let ends = r.time(t, "ends", true);
+        let place = r.string(t, "place", true);
+        let (Some(date), Some(starts), Some(ends), Some(place)) =
+            (date, starts, ends, place)
+        else {
+            continue;
+        };
+        if ends.value <= starts.value {
+            r.problem(
+                ends.span,
+                "mødet slutter før det begynder",
+                "ret starts eller ends",
+            );
+        }
+        if !is_header_safe(&place.value) {
+            r.problem(
+                place.span,
+                "stedet indeholder linjeskift eller kontroltegn",
+                "skriv stedet på én linje",
+            );
+        }
+        if out.iter().any(|m| m.date == date.value) {
+            r.problem(
+                date.span,
+                format!("mødet {} står der to gange", date.value),
+                "slet det ene [[meeting]]",
+            );
+            continue;
+        }
+        out.push(MeetingConfig {
+            date: date.value,
+            starts: starts.value,
+            ends: ends.value,
+            place: place.value,
+        });
+    }
+    out.sort_by_key(|m| m.date);
+    out
+}
+
+fn read_schedule(
+    r: &mut TomlReader,
+    root: &dyn toml_edit::TableLike,
+) -> Option<ScheduleConfig> {
+    let mut s = ScheduleConfig {
+        agenda_days_before: 7,
+        send_time: jiff::civil::time(9, 0, 0, 0),
+        minutes_after_decisions: true,
+    };
+    let Some(t) = r.table(root, "schedule") else { return Some(s) };
+    r.unknown_keys(
+        t,
+        &["agenda_days_before", "send_time", "minutes_after_decisions"],
+        " i [schedule]",
+    );
+    if let Some(days) = r.integer(t, "agenda_days_before", false) {
+        if (0..=60).contains(&days.value) {
+            s.agenda_days_before = days.value;
+        } else {
+            r.problem(
+                days.span,
+                "agenda_days_before skal være mellem 0 og 60",
+                "normalt 7 (en uge før mødet)",
+            );
+        }
+    }
+    if let Some(time) = r.time(t, "send_time", false) {
+        s.send_time = time.value;
+    }
+    if let Some(b) = r.boolean(t, "minutes_after_decisions") {
+        s.minutes_after_decisions = b.value;
+    }
+    Some(s)
+}
+
+fn read_mailbox(
+    r: &mut TomlReader,
+    t: &dyn toml_edit::TableLike,
+    key: &str,
+    required: bool,
+) -> Option<Mailbox> {
+    let s = r.string(t, key, required)?;
+    if !is_header_safe(&s.value) {
+        r.problem(
+            s.span,
+            format!("`{key}` indeholder linjeskift eller kontroltegn"),
+            "skriv adressen på én linje",
+        );
+        return None;
+    }
+    match Mailbox::from_str(s.value.trim()) {
+        Ok(m) => Some(m),
+        Err(_) => {
+            r.problem(
+                s.span,
+                format!("`{key}` er ikke en gyldig mailadresse: \"{}\"", s.value),
+                "skriv fx \"KKR Hovedstaden <kkr@example.org>\"",
+            );
+            None
+        }
+    }
+}
+
+fn read_mail(r: &mut TomlReader, root: &dyn toml_edit::TableLike) -> Option<MailConfig> {
+    let Some(t) = r.table(root, "mail") else {
+        r.problem(
+            None,
+            "sektionen [mail] mangler",
+            "tilføj [mail] med from = \"Navn <adresse>\"",
+        );
+        return None;
+    };
+    r.unknown_keys(t, &["from", "reply_to", "smtp"], " i [mail]");
+    let from = read_mailbox(r, t, "from", true);
+    let reply_to = read_mailbox(r, t, "reply_to", false);
+    let smtp = r.table(t, "smtp").and_then(|s| read_smtp(r, s));
+    Some(MailConfig { from: from?, reply_to, smtp })
+}
+
+fn read_smtp(r: &mut TomlReader, t: &dyn toml_edit::TableLike) -> Option<SmtpConfig> {
+    r.unknown_keys(t, &["host", "port", "tls", "user", "password_env"], " i [mail.smtp]");
+    let host = r.string(t, "host", true)?;
+    let port = match r.integer(t, "port", false) {
+        Some(p) => match u16::try_from(p.value) {
+            Ok(port) if port > 0 => port,
+            _ => {
+                r.problem(
+                    p.span,
+                    "port skal være et tal mellem 1 og 65535",
+                    "normalt 587 (starttls) eller 465 (tls)",
+                );
+                return None;
+            }
+        },
+        None => 587,
+    };
+    let tls = match r.string(t, "tls", false) {
+        None => Tls::Starttls,
+        Some(s) => match s.value.as_str() {
+            "tls" => Tls::Tls,
+            "starttls" => Tls::Starttls,
+            "none" if is_loopback(&host.value) => Tls::None,
+            "none" => {
+                r.problem(
+                    s.span,
+                    "tls = \"none\" er kun tilladt til en server på denne maskine",
+                    "brug tls = \"starttls\" eller \"tls\"",
+                );
+                return None;
+            }
+            other => {
+                r.problem(
+                    s.span,
+                    format!("ukendt tls-værdi \"{other}\""),
+                    "brug \"tls\", \"starttls\" eller \"none\"",
+                );
+                return None;
+            }
+        },
+    };
+    let user = r.string(t, "user", false);
+    let password_env = r.string(t, "password_env", false);
+    if user.is_some() != password_env.is_some() {
+        let span = user.as_ref().or(password_env.as_ref()).and_then(|s| s.span.clone());
+        r.problem(
+            span,
+            "user og password_env skal angives begge eller ingen af dem",
+            "tilføj den manglende eller slet begge",
+        );
+    }
+    Some(SmtpConfig {
+        host: host.value,
+        port,
+        tls,
+        user: user.map(|u| u.value),
+        password_env: password_env.map(|p| p.value),
+    })
+}
+
+fn read_publish(
+    r: &mut TomlReader,
+    root: &dyn toml_edit::TableLike,
+) -> Option<Option<PublishConfig>> {
+    let Some(t) = r.table(root, "publish") else { return Some(None) };
+    r.unknown_keys(t, &["target", "user_env", "password_env"], " i [publish]");
+    let target = r.string(t, "target", true)?;
+    let parsed = if let Some(dir) = target.value.strip_prefix("dir:") {
+        Some(PublishTarget::Dir(PathBuf::from(dir)))
+    } else if let Some(url) = target.value.strip_prefix("webdav+") {
+        let host = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or(""));
+        match (url.split_once("://").map(|(s, _)| s), host) {
+            (Some("https"), Some(h)) if !h.is_empty() => {
+                Some(PublishTarget::WebDav(url.to_owned()))
+            }
+            (Some("http"), Some(h)) if is_loopback(h) => {
+                Some(PublishTarget::WebDav(url.to_owned()))
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+    if parsed.is_none() {
+        r.problem(
+            target.span,
+            format!("ugyldigt publiceringsmål \"{}\"", target.value),
+            "brug \"dir:outbox/public\" eller \"webdav+https://server/sti/\"",
+        );
+    }
+    let user_env = r.string(t, "user_env", false).map(|s| s.value);
+    let password_env = r.string(t, "password_env", false).map(|s| s.value);
+    Some(parsed.map(|target| PublishConfig { target, user_env, password_env }))
+}
+
+/// A roster row's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Role {
+    /// Chair.
+    #[serde(rename = "formand")]
+    Formand,
+    /// Vice-chair.
+    #[serde(rename = "næstformand")]
+    Naestformand,
+    /// Member.
+    #[serde(rename = "medlem")]
+    Medlem,
+    /// Observer without a vote.
+    #[serde(rename = "observatør")]
+    Observator,
+    /// The KL secretariat.
+    #[serde(rename = "sekretariat")]
+    Sekretariat,
+}
+
+impl Role {
+    /// Parses the roster's Danish word.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "formand" => Self::Formand,
+            "næstformand" => Self::Naestformand,
+            "medlem" => Self::Medlem,
+            "observatør" => Self::Observator,
+            "sekretariat" => Self::Sekretariat,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of `members.csv`: every row receives every document.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Full name.
+    pub name: String,
+    /// Validated address.
+    pub email: Address,
+    /// Role in the council.
+    pub role: Role,
+    /// Party (may be empty).
+    pub party: String,
+    /// Municipality (may be empty).
+    pub municipality: String,
+    /// Whether the member votes.
+    pub vote: bool,
+}
+
+impl Member {
+    /// The member as a mail recipient.
+    pub fn mailbox(&self) -> Mailbox {
+        Mailbox::new(Some(self.name.clone()), self.email.clone())
+    }
+}
+
+const COLUMNS: [&str; 6] = ["name", "email", "role", "party", "municipality", "vote"];
+
+/// Reads `members.csv` (UTF-8, an Excel BOM allowed); every problem is reported with its line.
+pub fn parse_roster(bytes: &[u8]) -> Result<Vec<Member>, Vec<Problem>> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let text = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+        let pos = crate::report::Lines::new(&text).pos(&text, text.len());
+        return Err(vec![
+            Problem::at(pos, "filen er ikke UTF-8")
+                .hint("gem filen som \"CSV UTF-8\" i Excel"),
+        ]);
+    }
+    let mut rdr =
+        csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(bytes);
+    let mut problems = Vec::new();
+    let headers = match rdr.headers() {
+        Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect::<Vec<_>>(),
+        Err(e) => {
+            return Err(vec![Problem::file(format!(
+                "kan ikke læse overskriftslinjen: {e}"
+            ))]);
+        }
+    };
+    let mut index = [usize::MAX; 6];
+    for (i, h) in headers.iter().enumerate() {
+        match COLUMNS.iter().position(|c| c == h) {
+            Some(c) => index[c] = i,
+            None => problems.push(
+                Problem::at((1, 1), format!("ukendt kolonne \"{h}\""))
+                    .hint(format!("kolonnerne er: {}", COLUMNS.join(","))),
+            ),
+        }
+    }
+    for (c, i) in COLUMNS.iter().zip(index) {
+        if i == usize::MAX {
+            problems.push(
+                Problem::at((1, 1), format!("kolonnen \"{c}\" mangler"))
+                    .hint(format!("første linje skal være: {}", COLUMNS.join(","))),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut members: Vec<Member> = Vec::new();
+    for record in rdr.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                problems.push(
+                    Problem::at((line, 1), format!("ulæselig linje: {e}"))
+                        .hint("tjek anførselstegn og kommaer"),
+                );
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let field = |c: usize| record.get(index[c]).unwrap_or("").trim().to_owned();
+        let col = |c: usize| {
+            1 + (0..index[c])
+                .map(|i| record.get(i).map_or(0, |f| f.chars().count() + 1))
+                .sum::<usize>()
+        };
+        let mut bad = |c: usize, msg: String, hint: &str| {
+            problems.push(Problem::at((line, col(c)), msg).hint(hint))
+        };
+        let name = field(0);
+        if name.is_empty() || !is_header_safe(&name) {
+            bad(
+                0,
+                "navnet er tomt eller indeholder linjeskift/kontroltegn".into(),
+                "skriv navnet på én linje",
+            );
+        }
+        let email_text = field(1);
+        let email = if !is_header_safe(&email_text) {
+            bad(
+                1,
+                "mailadressen indeholder linjeskift eller kontroltegn".into(),
+                "skriv kun adressen, fx navn@example.org",
+            );
+            None
+        } else {
+            match Address::from_str(&email_text) {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    bad(
+                        1,
+                        format!("\"{email_text}\" er ikke en gyldig mailadresse"),
+                        "skriv adressen som navn@domæne.dk",
+                    );
+                    None
+                }
+            }
+        };
+        if let Some(a) = &email
+            && let Some(first) = members.iter().find(|m| {
+                AsRef::<str>::as_ref(&m.email)
+                    .eq_ignore_ascii_case(AsRef::<str>::as_ref(a))
+            })
+        {
+            bad(
+                1,
+                format!("mailadressen {a} står også ved {}", first.name),
+                "hver adresse må kun stå én gang, ellers får personen alt to gange",
+            );
+        }
+        let role_text = field(2).to_lowercase();
+        let role = Role::parse(&role_text);
+        if role.is_none() {
+            bad(
+                2,
+                format!("ukendt rolle \"{role_text}\""),
+                "brug formand, næstformand, medlem, observatør eller sekretariat",
+            );
+        }
+        let vote = match field(5).to_lowercase().as_str() {
+            "ja" => Some(true),
+            "nej" => Some(false),
+            other => {
+                bad(
+                    5,
+                    format!("vote skal være ja eller nej, ikke \"{other}\""),
+                    "skriv ja eller nej",
+                );
+                None
+            }
+        };
+        let party = field(3);
+        let municipality = field(4);
+        for (c, v) in [(3, &party), (4, &municipality)] {
+            if !is_header_safe(v) {
+                bad(
+                    c,
+                    "feltet indeholder linjeskift eller kontroltegn".into(),
+                    "skriv feltet på én linje",
+                );
+            }
+        }
+        if let (Some(email), Some(role), Some(vote)) = (email, role, vote) {
+            members.push(Member { name, email, role, party, municipality, vote });
+        }
+    }
+    if members.is_empty() && problems.is_empty() {
+        problems.push(
+            Problem::file("medlemslisten er tom")
+                .hint("tilføj én linje pr. medlem under overskriftslinjen"),
+        );
+    }
+    if problems.is_empty() { Ok(members) } else { Err(problems) }
+}
+
+/// Loads `members.csv` from a workspace; the error is the problems found.
+pub fn load_roster(path: &Path) -> Result<Vec<Member>, Vec<Problem>> {
+    match crate::fs::read_bounded(path, 4 << 20) {
+        Ok(Some(bytes)) => parse_roster(&bytes),
+        Ok(None) => Err(vec![Problem::file("filen er større end 4 MiB")]),
+        Err(_) => Err(vec![
+            Problem::file("filen findes ikke eller kan ikke læses")
+                .hint("læg members.csv i arbejdsmappen"),
+        ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[council]
+name = "KKR Hovedstaden"
+slug = "kkr-hovedstaden"
+timezone = "Europe/Copenhagen"
+
+[[meeting]]
+date = "2027-01-28"
+starts = "09:00"
+ends = "11:30"
+place = "Gentofte Rådhus"
+
+[schedule]
+agenda_days_before = 7
+send_time = "09:00"
+
+[mail]
+from = "KKR Hovedstaden <kkr@example.org>"
+"#;
+
+    #[test]
+    fn reads_good_config() {
+        let c = Config::parse(GOOD).unwrap();
+        assert_eq!(c.council.name, "KKR Hovedstaden");
+        assert_eq!(c.meetings.len(), 1);
+        assert!(c.mail.smtp.is_none());
+        let due = c.schedule.agenda_due(&c.meetings[0]);
+        assert_eq!(due.datetime().to_string(), "2027-01-21T09:00:00");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line() {
+        let text = GOOD.replace("send_time", "sendetid");
+        let p = Config::parse(&text).unwrap_err();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("ukendt felt `sendetid`"), "{p:?}");
+        assert_eq!(p[0].line, 15);
+    }
+
+    #[test]
+    fn tls_none_only_on_loopback() {
+        let smtp =
+            "\n[mail.smtp]\nhost = \"smtp.example.org\"\nport = 25\ntls = \"none\"\n";
+        let p = Config::parse(&format!("{GOOD}{smtp}")).unwrap_err();
+        assert!(p[0].message.contains("kun tilladt"));
+        let ok = smtp.replace("smtp.example.org", "127.0.0.1");
+        assert_eq!(
+            Config::parse(&format!("{GOOD}{ok}")).unwrap().mail.smtp.unwrap().tls,
+            Tls::None
+        );
+    }
+
+    #[test]
+    fn from_with_header_injection_is_rejected() {
+        let text = GOOD
+            .replace("<kkr@example.org>", "<kkr@example.org>\\r\\nBcc: x@evil.example");
+        let p = Config::parse(&text).unwrap_err();
+        assert!(p[0].message.contains("linjeskift"), "{p:?}");
+    }
+
+    #[test]
+    fn roster_handles_bom_quotes_and_danish() {
+        let csv = "\u{feff}name,email,role,party,municipality,vote\n\"Søren Ærø, jr.\",soeren@example.org,formand,Venstre,Tårnby,ja\nÅse Øster,aase@example.org,observatør,,,nej\n";
+        let m = parse_roster(csv.as_bytes()).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].name, "Søren Ærø, jr.");
+        assert_eq!(m[1].role, Role::Observator);
+    }
+
+    #[test]
+    fn roster_rejects_injection_duplicates_and_unknown_roles() {
+        let csv = "name,email,role,party,municipality,vote\nA,\"a@example.org\r\nBcc: x@evil.example\",medlem,,,ja\nB,b@example.org,medlem,,,ja\nC,B@example.org,borgmester,,,ja\n";
+        let p = parse_roster(csv.as_bytes()).unwrap_err();
+        let text = format!("{p:?}");
+        assert!(text.contains("linjeskift"), "{text}");
+        assert!(text.contains("står også ved B"), "{text}");
+        assert!(text.contains("ukendt rolle \\\"borgmester\\\""), "{text}");
+        assert_eq!(p.iter().find(|p| p.message.contains("rolle")).unwrap().line, 5);
+    }
+}

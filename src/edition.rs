@@ -1,0 +1,358 @@
+//! What each document shows: the member and public editions' data, built before any template
+//! sees it, so a closed item's content never reaches a public template at all.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use typst::foundations::Bytes;
+
+use crate::clock;
+use crate::config::{Council, MeetingConfig};
+use crate::item::{Attendance, Item};
+use crate::markdown;
+
+/// Which document is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// The draft agenda, updated on every change.
+    Draft,
+    /// The agenda as sent.
+    Agenda,
+    /// Supplementary agenda number N.
+    Supplement(i64),
+    /// Corrected agenda number N.
+    Correction(i64),
+    /// The decision minutes.
+    Minutes,
+}
+
+impl DocKind {
+    /// The ledger's name for the kind.
+    pub fn ledger_kind(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Agenda => "agenda",
+            Self::Supplement(_) => "supplement",
+            Self::Correction(_) => "correction",
+            Self::Minutes => "minutes",
+        }
+    }
+
+    /// The file name under `outbox/<meeting>/` for an edition.
+    pub fn file_name(self, edition: Edition) -> String {
+        let public = if edition == Edition::Public { "-offentlig" } else { "" };
+        match self {
+            Self::Draft => "dagsorden-udkast.pdf".into(),
+            Self::Agenda => format!("dagsorden{public}.pdf"),
+            Self::Supplement(n) => format!("supplerende-dagsorden-{n}{public}.pdf"),
+            Self::Correction(n) => format!("rettet-dagsorden-{n}{public}.pdf"),
+            Self::Minutes => format!("referat{public}.pdf"),
+        }
+    }
+
+    /// The cover heading.
+    fn heading(self) -> String {
+        match self {
+            Self::Draft | Self::Agenda => "Dagsorden".into(),
+            Self::Supplement(n) => format!("Supplerende dagsorden nr. {n}"),
+            Self::Correction(n) => format!("Rettet dagsorden nr. {n}"),
+            Self::Minutes => "Beslutningsreferat".into(),
+        }
+    }
+
+    /// The phrase used in titles and mail subjects: `dagsorden til mødet`.
+    pub fn phrase(self) -> String {
+        match self {
+            Self::Draft | Self::Agenda => "dagsorden til mødet".into(),
+            Self::Supplement(n) => format!("supplerende dagsorden nr. {n} til mødet"),
+            Self::Correction(n) => format!("rettet dagsorden nr. {n} til mødet"),
+            Self::Minutes => "beslutningsreferat fra mødet".into(),
+        }
+    }
+}
+
+/// Who the document is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edition {
+    /// Members, observers and the secretariat: everything.
+    Member,
+    /// The public: closed items reduced to their public title and decision.
+    Public,
+}
+
+/// An item as it appears in one document.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    /// The item.
+    pub item: &'a Item,
+    /// `""`, `"ny"`, `"ændret"` or `"trukket"`.
+    pub status: &'static str,
+}
+
+/// Everything a document is made from.
+#[derive(Debug, Clone)]
+pub struct DocInput<'a> {
+    /// The council.
+    pub council: &'a Council,
+    /// The meeting.
+    pub meeting: &'a MeetingConfig,
+    /// The items shown, in agenda order.
+    pub entries: Vec<Entry<'a>>,
+    /// Attendance (minutes only).
+    pub attendance: Option<&'a Attendance>,
+    /// Which document.
+    pub kind: DocKind,
+    /// Which edition.
+    pub edition: Edition,
+    /// An explanatory note on the cover (supplements, corrections).
+    pub note: String,
+    /// When the content last changed: the PDF's date.
+    pub changed_at: Timestamp,
+}
+
+/// A document's data, ready for the Typst world.
+#[derive(Debug, Clone)]
+pub struct DocData {
+    /// `agenda.typ` or `minutes.typ`.
+    pub template: &'static str,
+    /// Virtual data files by path (`data/meeting.json`, `data/items/1.json`).
+    pub files: HashMap<String, Bytes>,
+    /// The document title (PDF metadata).
+    pub title: String,
+    /// The PDF's date.
+    pub date: Timestamp,
+    /// A stable identifier of the document (PDF ID).
+    pub ident: String,
+}
+
+/// The title of a document, as in the PDF metadata and the mail subject.
+pub fn title(council: &Council, meeting: &MeetingConfig, kind: DocKind) -> String {
+    let draft = if kind == DocKind::Draft { "UDKAST: " } else { "" };
+    format!(
+        "{draft}{} – {} {}",
+        council.name,
+        kind.phrase(),
+        clock::danish_date(meeting.date)
+    )
+}
+
+/// Builds the data of a document. In the public edition a closed item contributes only its
+/// public title and public decision; nothing else of it is copied.
+pub fn build(input: &DocInput) -> DocData {
+    let public = input.edition == Edition::Public;
+    let mut files = HashMap::new();
+    let mut attachments = Vec::new();
+    for (i, entry) in input.entries.iter().enumerate() {
+        let number = i + 1;
+        let value = if public && entry.item.closed {
+            closed_public_json(entry, number)
+        } else {
+            let labels: Vec<String> = entry
+                .item
+                .attachments
+                .iter()
+                .enumerate()
+                .map(|(k, a)| {
+                    let label = format!("Bilag {number}.{} – {}", k + 1, a.display_name());
+                    attachments.push(json!({
+                        "number": format!("{number}.{}", k + 1),
+                        "label": label,
+                        "path": format!("/attachments/{}", a.stored_name()),
+                        "format": a.format,
+                        "pages": a.pages,
+                        "page_images": if a.format == "pdf" {
+                            (1..=a.pages).map(|k| format!("/attachments/{}-{k}.svg", a.sha256)).collect::<Vec<_>>()
+                        } else {
+                            Vec::new()
+                        },
+                    }));
+                    label
+                })
+                .collect();
+            full_json(entry, number, labels, public)
+        };
+        files.insert(format!("data/items/{number}.json"), json_bytes(&value));
+    }
+    let m = input.meeting;
+    let title = title(input.council, m, input.kind);
+    let mut meeting = json!({
+        "document": match input.kind {
+            DocKind::Draft | DocKind::Agenda => "agenda",
+            DocKind::Supplement(_) => "supplement",
+            DocKind::Correction(_) => "correction",
+            DocKind::Minutes => "minutes",
+        },
+        "edition": if public { "public" } else { "member" },
+        "draft": input.kind == DocKind::Draft,
+        "title": title,
+        "heading": input.kind.heading(),
+        "council": input.council.name,
+        "date": m.date.to_string(),
+        "when": clock::danish_moment(m.date.to_datetime(m.starts)),
+        "time_range": format!("kl. {}–{}", clock::danish_time(m.starts), clock::danish_time(m.ends)),
+        "place": m.place,
+        "note": input.note,
+        "item_count": input.entries.len(),
+        "attachments": attachments,
+    });
+    if input.kind == DocKind::Minutes {
+        let (absent, guests) = input
+            .attendance
+            .map_or((vec![], vec![]), |a| (a.absent.clone(), a.guests.clone()));
+        meeting["attendance"] = json!({ "absent": absent, "guests": guests });
+    }
+    files.insert("data/meeting.json".into(), json_bytes(&meeting));
+    let edition = if public { "offentlig" } else { "medlem" };
+    DocData {
+        template: if input.kind == DocKind::Minutes {
+            "minutes.typ"
+        } else {
+            "agenda.typ"
+        },
+        files,
+        title,
+        date: input.changed_at,
+        ident: format!(
+            "{}/{}/{}/{edition}",
+            input.council.slug,
+            m.date,
+            input.kind.file_name(Edition::Member)
+        ),
+    }
+}
+
+/// A closed item in the public edition: only fields that are public by definition.
+fn closed_public_json(entry: &Entry, number: usize) -> Value {
+    let item = entry.item;
+    json!({
+        "number": number,
+        "title": item.public_title,
+        "area": item.area,
+        "kind": item.kind.display(),
+        "case": null,
+        "closed": true,
+        "status": entry.status,
+        "late_reason": "",
+        "recommendation": "",
+        "body": [],
+        "decision": item.decision.as_ref().map(|d| d.public_text.clone()),
+        "attachments": [],
+    })
+}
+
+/// An item in full (member edition, or an open item in the public edition).
+fn full_json(
+    entry: &Entry,
+    number: usize,
+    attachments: Vec<String>,
+    public: bool,
+) -> Value {
+    let item = entry.item;
+    let decision = item.decision.as_ref().map(|d| {
+        if public && !d.public_text.is_empty() {
+            d.public_text.clone()
+        } else {
+            d.text.clone()
+        }
+    });
+    json!({
+        "number": number,
+        "title": item.title,
+        "area": item.area,
+        "kind": item.kind.display(),
+        "case": item.case,
+        "closed": item.closed,
+        "status": entry.status,
+        "late_reason": item.late_reason,
+        "recommendation": item.recommendation,
+        "body": markdown::to_blocks(&item.body),
+        "decision": decision,
+        "attachments": attachments,
+    })
+}
+
+fn json_bytes(value: &Value) -> Bytes {
+    Bytes::new(serde_json::to_vec(value).expect("JSON values serialize"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::{Attachment, Decision, Kind};
+
+    const SECRET: &str = "HEMMELIG-KANARIE";
+
+    fn closed_item() -> Item {
+        Item {
+            id: "x".into(),
+            meeting: jiff::civil::date(2027, 1, 28),
+            title: format!("Titel {SECRET}"),
+            area: "Andet".into(),
+            kind: Kind::Beslutning,
+            order: None,
+            case: Some(format!("26/{SECRET}")),
+            recommendation: format!("Indstilling {SECRET}"),
+            attachments: vec![Attachment {
+                name: format!("bilag/{SECRET}.pdf"),
+                sha256: "ab".repeat(32),
+                format: "pdf".into(),
+                pages: 1,
+            }],
+            closed: true,
+            public_title: "Udpegning".into(),
+            late_reason: format!("Sen {SECRET}"),
+            withdrawn: false,
+            decision: Some(Decision {
+                text: format!("Besluttet {SECRET}"),
+                public_text: "Udpegning foretaget".into(),
+            }),
+            body: format!("## {SECRET}\n\nTekst {SECRET}\n"),
+        }
+    }
+
+    fn input<'a>(
+        council: &'a Council,
+        meeting: &'a MeetingConfig,
+        item: &'a Item,
+        edition: Edition,
+    ) -> DocInput<'a> {
+        DocInput {
+            council,
+            meeting,
+            entries: vec![Entry { item, status: "" }],
+            attendance: None,
+            kind: DocKind::Minutes,
+            edition,
+            note: String::new(),
+            changed_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn public_edition_data_has_nothing_of_closed_items() {
+        let council = Council { name: "KKR Test".into(), slug: "kkr-test".into() };
+        let meeting = MeetingConfig {
+            date: jiff::civil::date(2027, 1, 28),
+            starts: jiff::civil::time(9, 0, 0, 0),
+            ends: jiff::civil::time(11, 0, 0, 0),
+            place: "Rådhuset".into(),
+        };
+        let item = closed_item();
+        let public = build(&input(&council, &meeting, &item, Edition::Public));
+        let mut files: Vec<_> = public.files.iter().collect();
+        files.sort_by_key(|(p, _)| p.as_str());
+        for (path, bytes) in files {
+            let text = std::str::from_utf8(bytes.as_slice()).unwrap();
+            assert!(!text.contains(SECRET), "{path} leaks: {text}");
+        }
+        assert!(!public.title.contains(SECRET));
+        let member = build(&input(&council, &meeting, &item, Edition::Member));
+        let all: String = member
+            .files
+            .values()
+            .map(|b| std::str::from_utf8(b.as_slice()).unwrap().to_owned())
+            .collect();
+        assert!(all.contains(SECRET), "the member edition has everything");
+    }
+}

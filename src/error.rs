@@ -1,0 +1,76 @@
+//! The crate's error type: what failed, on which path, and whether retrying can help.
+
+use std::path::PathBuf;
+
+/// A failure of an action kkr attempted (not invalid input: that is a [`crate::report::Problem`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading a file or folder failed.
+    #[error("kunne ikke læse `{path}`")]
+    Read {
+        /// The path that could not be read.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing, renaming or creating a file or folder failed.
+    #[error("kunne ikke skrive `{path}`")]
+    Write {
+        /// The path that could not be written.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The workspace's configuration or roster is invalid; the report says why.
+    #[error("{report}")]
+    Invalid {
+        /// The rendered problems, one per line.
+        report: String,
+    },
+    /// A Typst template failed to compile or export.
+    #[error("kunne ikke lave PDF'en `{document}`\n{diagnostics}")]
+    Render {
+        /// Which document failed.
+        document: String,
+        /// The rendered Typst diagnostics.
+        diagnostics: String,
+    },
+    /// A mail template or message could not be built.
+    #[error("kunne ikke danne mailen: {0}")]
+    Compose(String),
+    /// Handing a message to the mail server failed.
+    #[error("kunne ikke sende mail til `{recipient}`: {reason}")]
+    Send {
+        /// The recipient's address.
+        recipient: String,
+        /// The server's or the transport's explanation.
+        reason: String,
+        /// Whether a later attempt may succeed.
+        transient: bool,
+    },
+    /// The ledger (SQLite) failed.
+    #[error("fejl i loggen (state/kkr.sqlite)")]
+    Ledger(#[from] rusqlite::Error),
+    /// The command needs something the workspace does not have.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Whether retrying later may succeed (a server down, a timeout), so the work stays due.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Send { transient, .. } => *transient,
+            Self::Ledger(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,123 @@
+//! File-system primitives that name the path in their errors and never leave half-written files.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Reads a whole file.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|source| Error::Read { path: path.into(), source })
+}
+
+/// Reads at most `limit` bytes; returns `None` when the file is larger, without reading it all.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    let err = |source| Error::Read { path: path.into(), source };
+    let file = File::open(path).map_err(err)?;
+    let mut buf = Vec::new();
+    file.take(limit + 1).read_to_end(&mut buf).map_err(err)?;
+    Ok((buf.len() as u64 <= limit).then_some(buf))
+}
+
+/// Creates a folder and its parents.
+pub fn create_dir_all(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).map_err(|source| Error::Write { path: path.into(), source })
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let err = |source| Error::Write { path: path.into(), source };
+    let dir =
+        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kkr-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Moves a file, creating the target's folder; both must be on the same file system.
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    if let Some(dir) = to.parent() {
+        create_dir_all(dir)?;
+    }
+    fs::rename(from, to).map_err(|source| Error::Write { path: to.into(), source })?;
+    if let Some(dir) = to.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// Makes a rename durable by syncing its folder (best effort: not every platform allows it).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// A path under `dir` for `name` that does not exist yet: `x.md`, then `x-2.md`, `x-3.md`, ….
+pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    (2..)
+        .map(|n| dir.join(format!("{stem}-{n}{ext}")))
+        .find(|p| !p.exists())
+        .expect("an unused name exists")
+}
+
+/// The path relative to `base` with `/` separators, for messages and reports.
+pub fn display_rel(path: &Path, base: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_name_adds_counter_before_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = free_name(dir.path(), "x.md");
+        assert_eq!(p, dir.path().join("x.md"));
+        fs::write(&p, "a").unwrap();
+        assert_eq!(free_name(dir.path(), "x.md"), dir.path().join("x-2.md"));
+        fs::write(dir.path().join("x-2.md"), "a").unwrap();
+        assert_eq!(free_name(dir.path(), "x.md"), dir.path().join("x-3.md"));
+    }
+
+    #[test]
+    fn read_bounded_refuses_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        fs::write(&p, vec![b'a'; 11]).unwrap();
+        assert!(read_bounded(&p, 10).unwrap().is_none());
+        assert_eq!(read_bounded(&p, 11).unwrap().unwrap().len(), 11);
+    }
+
+    #[test]
+    fn write_atomic_replaces_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/out.pdf");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+}

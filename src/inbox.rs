@@ -1,0 +1,370 @@
+//! The inbox: finding complete files, claiming them, and taking them in or rejecting them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use sha2::{Digest, Sha256};
+
+use crate::clock;
+use crate::config::Config;
+use crate::error::Result;
+use crate::item::{
+    self, Context, Item, MAX_ITEM_BYTES, MAX_ITEMS_PER_MEETING, Phase, hex,
+};
+use crate::ledger::Ledger;
+use crate::report::{FileReport, Problem};
+use crate::workspace::Workspace;
+
+/// How long a file's size and modification time must stay unchanged before it is read.
+pub const QUIET: Duration = Duration::from_secs(2);
+
+/// A file found in the inbox.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Candidate {
+    /// Path relative to `inbox/`, with `/` separators.
+    pub rel: String,
+    /// Full path.
+    pub path: PathBuf,
+}
+
+/// Whether a file name is an input: `*.md` or `*.toml`, not a temporary name.
+pub fn is_input_name(name: &str) -> bool {
+    let temporary = name.starts_with('.')
+        || name.starts_with('~')
+        || name.ends_with(".tmp")
+        || name.ends_with(".part");
+    !temporary && (name.ends_with(".md") || name.ends_with(".toml"))
+}
+
+/// Lists the inbox's input files in path order, skipping `behandlet/`, `afvist/` and `.work/`.
+pub fn scan(ws: &Workspace) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    walk(&ws.inbox(), "", &mut out);
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<Candidate>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else { continue };
+        let rel = format!("{prefix}{name}");
+        if kind.is_dir() {
+            if prefix.is_empty() && (name == "behandlet" || name == "afvist")
+                || name.starts_with('.')
+            {
+                continue;
+            }
+            walk(&entry.path(), &format!("{rel}/"), out);
+        } else if kind.is_file() && is_input_name(&name) {
+            out.push(Candidate { rel, path: entry.path() });
+        }
+    }
+}
+
+/// Whether a file is complete: unchanged for [`QUIET`] of real time.
+pub fn is_complete(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let Ok(modified) = meta.modified() else { return true };
+    clock::real_system_time().duration_since(modified).is_ok_and(|age| age >= QUIET)
+}
+
+/// The checker's view of the ledger and the clock.
+pub struct LedgerContext<'a> {
+    /// Configuration.
+    pub config: &'a Config,
+    /// The ledger, if there is one yet.
+    pub ledger: Option<&'a Ledger>,
+    /// Now.
+    pub now: &'a jiff::Zoned,
+}
+
+impl Context for LedgerContext<'_> {
+    fn config(&self) -> &Config {
+        self.config
+    }
+
+    fn previous(&self, id: &str) -> Option<Item> {
+        self.ledger.and_then(|l| l.item(id).ok().flatten()).map(|s| s.item)
+    }
+
+    fn phase(&self, meeting: Date) -> Phase {
+        meeting_phase(self.config, self.ledger, meeting, self.now)
+    }
+}
+
+/// Where a meeting stands at `now`.
+pub fn meeting_phase(
+    config: &Config,
+    ledger: Option<&Ledger>,
+    meeting: Date,
+    now: &jiff::Zoned,
+) -> Phase {
+    let Some(m) = config.meeting(meeting) else { return Phase::Draft };
+    if *now >= m.starts_at() {
+        Phase::Started
+    } else if ledger
+        .is_some_and(|l| l.documents(meeting, "agenda").is_ok_and(|d| !d.is_empty()))
+    {
+        Phase::Sent
+    } else {
+        Phase::Draft
+    }
+}
+
+/// The verdict on one file.
+#[derive(Debug)]
+pub enum Verdict {
+    /// An agenda item, checked.
+    Item(Box<item::CheckedItem>),
+    /// An attendance file.
+    Attendance(item::Attendance),
+    /// Rejected, with every problem.
+    Rejected(Vec<Problem>),
+}
+
+/// Reads and checks one file. `dir` is the folder it was dropped in.
+pub fn judge(
+    ws: &Workspace,
+    rel: &str,
+    bytes: Option<&[u8]>,
+    ctx: &dyn Context,
+    names: Option<&[String]>,
+) -> Verdict {
+    let Some(bytes) = bytes else {
+        return Verdict::Rejected(vec![
+            Problem::file(format!("filen er større end {} MiB", MAX_ITEM_BYTES >> 20))
+                .hint("del sagsfremstillingen op, og læg store tabeller i et bilag"),
+        ]);
+    };
+    let dir = ws
+        .inbox()
+        .join(rel)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| ws.inbox());
+    if rel.ends_with(".toml") {
+        let all = Vec::new();
+        let names = names.unwrap_or(&all);
+        match item::check_attendance(bytes, ctx.config(), names) {
+            Ok(a) => Verdict::Attendance(a),
+            Err(p) => Verdict::Rejected(p),
+        }
+    } else {
+        match item::check(bytes, &dir, &ws.root, ctx) {
+            Ok(c) => Verdict::Item(Box::new(c)),
+            Err(p) => Verdict::Rejected(p),
+        }
+    }
+}
+
+/// Reads the `id` of an item file without checking anything else (to detect duplicates).
+pub fn peek_id(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let rest = text.strip_prefix("\u{feff}").unwrap_or(text).strip_prefix("+++")?;
+    let end = rest.find("\n+++")?;
+    let doc = toml_edit::ImDocument::parse(rest[..end].to_owned()).ok()?;
+    doc.get("id")?.as_str().map(str::to_owned)
+}
+
+/// What one intake did.
+#[derive(Debug, Default)]
+pub struct Intake {
+    /// Files taken in (relative names) per meeting.
+    pub accepted: Vec<(String, Date)>,
+    /// Files rejected, with their reports.
+    pub rejected: Vec<(String, String)>,
+    /// Meetings whose content changed.
+    pub changed: BTreeSet<Date>,
+    /// Files left for later because they are still being written.
+    pub waiting: usize,
+}
+
+/// Takes in every complete file: valid ones into the ledger and `behandlet/<meeting>/`,
+/// invalid ones into `afvist/` with a `.fejl.txt` report. A file is claimed by renaming it
+/// into `inbox/.work/` first, so a crash leaves it there to be processed on the next run.
+pub fn intake(
+    ws: &Workspace,
+    config: &Config,
+    names: Option<&[String]>,
+    ledger: &mut Ledger,
+    now: &jiff::Zoned,
+) -> Result<Intake> {
+    let mut summary = Intake::default();
+    // Files claimed by an earlier run that stopped half-way come first.
+    let mut claimed: Vec<Candidate> = Vec::new();
+    let mut leftovers = Vec::new();
+    walk(&ws.work(), "", &mut leftovers);
+    for c in leftovers {
+        claimed.push(c);
+    }
+    for c in scan(ws) {
+        if !is_complete(&c.path) {
+            summary.waiting += 1;
+            continue;
+        }
+        let to = ws.work().join(&c.rel);
+        if to.exists() {
+            // A leftover with the same name is processed first; this one waits a run.
+            summary.waiting += 1;
+            continue;
+        }
+        crate::fs::rename(&c.path, &to)?;
+        claimed.push(Candidate { rel: c.rel, path: to });
+    }
+    claimed.sort();
+    claimed.dedup_by(|a, b| a.rel == b.rel);
+
+    let mut files: Vec<(Candidate, Option<Vec<u8>>)> = Vec::new();
+    for c in claimed {
+        let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
+        files.push((c, bytes));
+    }
+
+    // Two files with one id in the same intake: both are rejected, each naming the other.
+    let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (c, bytes) in &files {
+        if let Some(id) =
+            bytes.as_deref().filter(|_| c.rel.ends_with(".md")).and_then(peek_id)
+        {
+            by_id.entry(id).or_default().push(c.rel.clone());
+        }
+    }
+
+    let mut counts: BTreeMap<Date, usize> = BTreeMap::new();
+    for (c, bytes) in files {
+        let ctx = LedgerContext { config, ledger: Some(ledger), now };
+        let twins = bytes
+            .as_deref()
+            .and_then(peek_id)
+            .and_then(|id| by_id.get(&id))
+            .filter(|v| v.len() > 1 && c.rel.ends_with(".md"));
+        let verdict = match twins {
+            Some(twins) => {
+                let others: Vec<_> = twins
+                    .iter()
+                    .filter(|t| **t != c.rel)
+                    .map(|t| format!("inbox/{t}"))
+                    .collect();
+                Verdict::Rejected(vec![
+                    Problem::file(format!("samme id står også i {}", others.join(", ")))
+                        .hint("giv hvert punkt sit eget id, og læg filerne ind igen"),
+                ])
+            }
+            None => judge(ws, &c.rel, bytes.as_deref(), &ctx, names),
+        };
+        let verdict = match verdict {
+            Verdict::Item(checked) => {
+                let m = checked.item.meeting;
+                let count = *counts
+                    .entry(m)
+                    .or_insert_with(|| ledger.items(m).map(|i| i.len()).unwrap_or(0));
+                let is_new = ledger.item(&checked.item.id)?.is_none();
+                if is_new && count >= MAX_ITEMS_PER_MEETING {
+                    Verdict::Rejected(vec![Problem::file(format!("mødet {m} har allerede {MAX_ITEMS_PER_MEETING} punkter, som er grænsen")).hint("saml punkter, eller flyt nogle til et senere møde")])
+                } else {
+                    if is_new {
+                        counts.insert(m, count + 1);
+                    }
+                    Verdict::Item(checked)
+                }
+            }
+            v => v,
+        };
+        let bytes = bytes.unwrap_or_default();
+        match verdict {
+            Verdict::Item(checked) => {
+                for a in &checked.attachments {
+                    if let Some(data) = &a.bytes {
+                        let path = ws.attachments().join(a.meta.stored_name());
+                        for (k, svg) in a.page_svgs.iter().enumerate() {
+                            let page = ws.attachments().join(format!(
+                                "{}-{}.svg",
+                                a.meta.sha256,
+                                k + 1
+                            ));
+                            if !page.exists() {
+                                crate::fs::write_atomic(&page, svg.as_bytes())?;
+                            }
+                        }
+                        // The original last: its presence means the pages are there too.
+                        if !path.exists() {
+                            crate::fs::write_atomic(&path, data)?;
+                        }
+                    }
+                }
+                let sha = hex(&Sha256::digest(
+                    serde_json::to_vec(&checked.item).expect("items serialize"),
+                ));
+                let meeting = checked.item.meeting;
+                if ledger
+                    .accept_item(
+                        &checked.item,
+                        &sha,
+                        &format!("inbox/{}", c.rel),
+                        now.timestamp(),
+                    )?
+                    .is_some()
+                {
+                    summary.changed.insert(meeting);
+                }
+                move_processed(ws, &c, meeting)?;
+                summary.accepted.push((c.rel, meeting));
+            }
+            Verdict::Attendance(a) => {
+                if ledger.accept_attendance(&a, now.timestamp())? {
+                    summary.changed.insert(a.meeting);
+                }
+                move_processed(ws, &c, a.meeting)?;
+                summary.accepted.push((c.rel, a.meeting));
+            }
+            Verdict::Rejected(problems) => {
+                let _ = bytes;
+                let report = reject(ws, &c, &problems, now.timestamp())?;
+                ledger.reject(&format!("inbox/{}", c.rel), &report, now.timestamp())?;
+                summary.rejected.push((c.rel, report));
+            }
+        }
+    }
+    Ok(summary)
+}
+
+fn move_processed(ws: &Workspace, c: &Candidate, meeting: Date) -> Result<()> {
+    let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
+    let dir = ws.processed().join(meeting.to_string());
+    crate::fs::create_dir_all(&dir)?;
+    crate::fs::rename(&c.path, &crate::fs::free_name(&dir, name))
+}
+
+/// Moves a file to `afvist/` (keeping its subfolder) next to `NAME.fejl.txt`; returns the report.
+fn reject(
+    ws: &Workspace,
+    c: &Candidate,
+    problems: &[Problem],
+    now: Timestamp,
+) -> Result<String> {
+    let rel_dir = c.rel.rsplit_once('/').map_or("", |(d, _)| d);
+    let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
+    let dir = ws.rejected().join(rel_dir);
+    crate::fs::create_dir_all(&dir)?;
+    let target = crate::fs::free_name(&dir, name);
+    let shown = format!("inbox/{}", c.rel);
+    let local = now.to_zoned(clock::tz().clone()).datetime();
+    let report = format!(
+        "Filen {shown} blev afvist {}.\nDen er flyttet til {} og er ikke med på nogen dagsorden.\n\n{}\nRet fejlene og læg filen i inbox/ igen.\n",
+        clock::danish_moment(local),
+        ws.rel(&target),
+        FileReport { path: &shown, problems },
+    );
+    let report_path = target.with_file_name(format!(
+        "{}.fejl.txt",
+        target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    ));
+    crate::fs::write_atomic(&report_path, report.as_bytes())?;
+    crate::fs::rename(&c.path, &target)?;
+    Ok(report)
+}

@@ -1,0 +1,693 @@
+//! Agenda items and attendance files: parsed from the inbox and checked, every problem located.
+
+use std::path::{Component, Path};
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, is_header_safe};
+use crate::report::{Lines, Problem};
+use crate::spanned::{At, TomlReader};
+
+/// Largest item file taken in.
+pub const MAX_ITEM_BYTES: u64 = 1 << 20;
+/// Longest title, in Unicode code points.
+pub const MAX_TITLE_CHARS: usize = 300;
+/// Largest attachment.
+pub const MAX_ATTACHMENT_BYTES: u64 = 20 << 20;
+/// Most items on one meeting.
+pub const MAX_ITEMS_PER_MEETING: usize = 200;
+
+/// The subject areas (sagsområder).
+pub const AREAS: [&str; 7] = [
+    "Sundhed",
+    "Social",
+    "Vækst og beskæftigelse",
+    "Uddannelse",
+    "Trafik og infrastruktur",
+    "Klima og miljø",
+    "Andet",
+];
+
+/// What the council is asked to do with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A decision.
+    Beslutning,
+    /// A discussion.
+    Drøftelse,
+    /// For information.
+    Orientering,
+}
+
+impl Kind {
+    /// The display word: `Beslutning`, `Drøftelse`, `Orientering`.
+    pub fn display(self) -> &'static str {
+        match self {
+            Self::Beslutning => "Beslutning",
+            Self::Drøftelse => "Drøftelse",
+            Self::Orientering => "Orientering",
+        }
+    }
+}
+
+/// An accepted agenda item, as stored in the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Stable id; a file with the same id replaces the item.
+    pub id: String,
+    /// The meeting's date.
+    pub meeting: Date,
+    /// The title members see.
+    pub title: String,
+    /// Subject area, one of [`AREAS`].
+    pub area: String,
+    /// Decision, discussion or information.
+    pub kind: Kind,
+    /// Explicit position on the agenda.
+    pub order: Option<i64>,
+    /// KL case number.
+    pub case: Option<String>,
+    /// The recommendation (indstilling).
+    pub recommendation: String,
+    /// Attachments, by content hash.
+    pub attachments: Vec<Attachment>,
+    /// A closed item (lukket punkt).
+    pub closed: bool,
+    /// The only title the public sees of a closed item.
+    pub public_title: String,
+    /// Why the item comes after the agenda was sent.
+    pub late_reason: String,
+    /// The item is withdrawn from a sent agenda.
+    pub withdrawn: bool,
+    /// The decision, once taken.
+    pub decision: Option<Decision>,
+    /// The case presentation (CommonMark).
+    pub body: String,
+}
+
+/// An item's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The decision as members read it.
+    pub text: String,
+    /// The decision as the public reads it (required for closed items).
+    pub public_text: String,
+}
+
+/// An attachment kept by content hash under `state/attachments/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The path as written in the item (shown as the attachment's name).
+    pub name: String,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// `pdf`, `png` or `jpg`.
+    pub format: String,
+    /// Number of pages (1 for images).
+    pub pages: u32,
+}
+
+impl Attachment {
+    /// The file name under `state/attachments/`.
+    pub fn stored_name(&self) -> String {
+        format!("{}.{}", self.sha256, self.format)
+    }
+
+    /// The name shown to readers: the file name without folders.
+    pub fn display_name(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+}
+
+/// Where a meeting stands, which decides what an item may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The agenda has not been sent: changes update the draft.
+    Draft,
+    /// The agenda is sent and the meeting has not started.
+    Sent,
+    /// The meeting has started.
+    Started,
+}
+
+/// What the checker needs to know beyond the file itself.
+pub trait Context {
+    /// The workspace configuration.
+    fn config(&self) -> &Config;
+    /// The accepted version of an item, if any.
+    fn previous(&self, id: &str) -> Option<Item>;
+    /// Where the meeting stands now.
+    fn phase(&self, meeting: Date) -> Phase;
+}
+
+/// An attachment read and checked at intake, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct LoadedAttachment {
+    /// Its metadata.
+    pub meta: Attachment,
+    /// Its bytes (absent when reused from the previous version).
+    pub bytes: Option<Vec<u8>>,
+    /// A PDF's pages as SVG images, which PDF/A and PDF/UA output can embed.
+    pub page_svgs: Vec<String>,
+}
+
+/// A checked item with its attachments' bytes.
+#[derive(Debug, Clone)]
+pub struct CheckedItem {
+    /// The item.
+    pub item: Item,
+    /// Attachments to store.
+    pub attachments: Vec<LoadedAttachment>,
+}
+
+/// Splits `+++`-delimited front matter from the body: (front matter, its byte offset, body).
+fn split_front_matter(text: &str) -> Result<(&str, usize, &str), Problem> {
+    let hint = "filen skal begynde med en linje +++, så felterne (title = \"…\" osv.), så en linje +++ og derefter teksten";
+    let first_end = text.find('\n').unwrap_or(text.len());
+    if text[..first_end].trim_end() != "+++" {
+        return Err(Problem::file("filen begynder ikke med +++").hint(hint));
+    }
+    let start = (first_end + 1).min(text.len());
+    let mut offset = start;
+    for line in text[start..].split_inclusive('\n') {
+        if line.trim_end() == "+++" {
+            let body = &text[offset + line.len()..];
+            return Ok((&text[start..offset], start, body));
+        }
+        offset += line.len();
+    }
+    Err(Problem::file("den afsluttende +++-linje mangler").hint(hint))
+}
+
+/// Checks that the bytes are text and returns them as a string.
+pub fn as_text(bytes: &[u8]) -> Result<&str, Problem> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Err(Problem::file("filen er tom").hint("gem filen igen med indhold"));
+    }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        let _ = nul;
+        return Err(Problem::file(
+            "filen er ikke en tekstfil (den indeholder binære data)",
+        )
+        .hint("læg kun .md-tekstfiler i indbakken; bilag skal nævnes i attachments"));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
+        Problem::at(
+            Lines::new(valid).pos(valid, valid.len()),
+            "filen er ikke gemt som UTF-8",
+        )
+        .hint("gem filen som UTF-8 (i Notesblok: Gem som → Kodning: UTF-8)")
+    })
+}
+
+/// The known fields of an item's front matter.
+const ITEM_KEYS: [&str; 14] = [
+    "id",
+    "meeting",
+    "title",
+    "area",
+    "kind",
+    "order",
+    "case",
+    "recommendation",
+    "attachments",
+    "closed",
+    "public_title",
+    "late_reason",
+    "withdrawn",
+    "decision",
+];
+
+/// Parses and checks an item file. `dir` is the folder the file was dropped in (attachments
+/// are relative to it) and `root` the workspace, which attachments may not leave.
+pub fn check(
+    bytes: &[u8],
+    dir: &Path,
+    root: &Path,
+    ctx: &dyn Context,
+) -> Result<CheckedItem, Vec<Problem>> {
+    let text = as_text(bytes).map_err(|p| vec![p])?;
+    let (front, base, body) = split_front_matter(text).map_err(|p| vec![p])?;
+    let mut r = TomlReader::new(text, base);
+    let Some(doc) = r.parse(front) else { return Err(r.problems) };
+    let t = doc.as_table();
+    r.unknown_keys(t, &ITEM_KEYS, "");
+
+    let id = r.string(t, "id", true);
+    if let Some(id) = &id {
+        let ok = !id.value.is_empty()
+            && id.value.chars().count() <= 100
+            && id
+                .value
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            r.problem(id.span.clone(), format!("id \"{}\" er ugyldigt", id.value), "brug bogstaver, tal og bindestreg, fx \"2026-03-12-praktikpladser\" (højst 100 tegn)");
+        }
+    }
+    let meeting = r.date(t, "meeting", true);
+    if let Some(m) = &meeting
+        && ctx.config().meeting(m.value).is_none()
+    {
+        let known = ctx
+            .config()
+            .meetings
+            .iter()
+            .map(|m| m.date.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        r.problem(
+            m.span.clone(),
+            format!("der er intet møde den {} i council.toml", m.value),
+            format!("brug en af mødedatoerne: {known}"),
+        );
+    }
+    let title = r.string(t, "title", true);
+    if let Some(title) = &title {
+        check_title(&mut r, title, "title");
+    }
+    let area = r.string(t, "area", true);
+    if let Some(a) = &area
+        && !AREAS.contains(&a.value.as_str())
+    {
+        r.problem(
+            a.span.clone(),
+            format!("ukendt sagsområde \"{}\"", a.value),
+            format!("brug et af: {}", AREAS.join(", ")),
+        );
+    }
+    let kind = r.string(t, "kind", true).and_then(|k| match k.value.as_str() {
+        "beslutning" => Some(Kind::Beslutning),
+        "drøftelse" => Some(Kind::Drøftelse),
+        "orientering" => Some(Kind::Orientering),
+        other => {
+            r.problem(
+                k.span,
+                format!("ukendt type \"{other}\""),
+                "brug beslutning, drøftelse eller orientering",
+            );
+            None
+        }
+    });
+    let order = r.integer(t, "order", false).and_then(|o| {
+        if (1..=999).contains(&o.value) {
+            Some(o.value)
+        } else {
+            r.problem(o.span, "order skal være et tal fra 1 til 999", "fx order = 3");
+            None
+        }
+    });
+    let case = r.string(t, "case", false).filter(|c| !c.value.trim().is_empty());
+    if let Some(c) = &case
+        && (c.value.chars().count() > 40 || !is_header_safe(&c.value))
+    {
+        r.problem(
+            c.span.clone(),
+            "sagsnummeret er for langt eller indeholder linjeskift",
+            "skriv fx \"26/01234\"",
+        );
+    }
+    let recommendation = r.string(t, "recommendation", false);
+    let closed = r.boolean(t, "closed").is_some_and(|b| b.value);
+    let public_title = r.string(t, "public_title", false);
+    if closed {
+        match &public_title {
+            Some(p) if !p.value.trim().is_empty() => {
+                check_title(&mut r, p, "public_title")
+            }
+            other => r.problem(
+                other.as_ref().and_then(|p| p.span.clone()),
+                "et lukket punkt (closed = true) skal have en offentlig titel",
+                "tilføj public_title = \"…\": den eneste titel offentligheden ser",
+            ),
+        }
+    }
+    let late_reason = r.string(t, "late_reason", false);
+    let withdrawn = r.boolean(t, "withdrawn").is_some_and(|b| b.value);
+    let decision = read_decision(&mut r, t, closed);
+    let refs = r.strings(t, "attachments");
+
+    // Rules that depend on the meeting's phase and the accepted version.
+    let previous = id.as_ref().and_then(|id| ctx.previous(&id.value));
+    if let (Some(id), Some(prev)) = (&id, &previous)
+        && let Some(m) = &meeting
+        && prev.meeting != m.value
+    {
+        r.problem(m.span.clone(), format!("punktet {} hører allerede til mødet {}", id.value, prev.meeting), "et punkt kan ikke flyttes til et andet møde; træk det tilbage og opret et nyt id");
+    }
+    if let Some(m) = &meeting
+        && ctx.config().meeting(m.value).is_some()
+    {
+        match ctx.phase(m.value) {
+            Phase::Draft | Phase::Sent if withdrawn && previous.is_none() => {
+                r.problem(None, "punktet kan ikke trækkes tilbage: det findes ikke", "tjek id'et; withdrawn = true bruges kun med id'et på et modtaget punkt");
+            }
+            Phase::Sent
+                if previous.is_none()
+                    && late_reason.as_ref().is_none_or(|l| l.value.trim().is_empty()) =>
+            {
+                r.problem(late_reason.as_ref().and_then(|l| l.span.clone()), "dagsordenen er allerede sendt, så et nyt punkt skal have en begrundelse", "tilføj late_reason = \"…\" (kommer på den supplerende dagsorden)");
+            }
+            Phase::Started if previous.is_none() && decision.is_none() => {
+                r.problem(
+                    None,
+                    "mødet er begyndt: et nyt punkt uden beslutning kommer for sent",
+                    "et punkt taget op på mødet skal have en [decision]-sektion",
+                );
+            }
+            _ => {}
+        }
+    }
+
+    let attachments = load_attachments(&mut r, &refs, dir, root, previous.as_ref());
+
+    let (Some(id), Some(meeting), Some(title), Some(area), Some(kind)) =
+        (id, meeting, title, area, kind)
+    else {
+        return Err(r.problems);
+    };
+    if !r.problems.is_empty() {
+        return Err(r.problems);
+    }
+    let item = Item {
+        id: id.value,
+        meeting: meeting.value,
+        title: title.value.trim().to_owned(),
+        area: area.value,
+        kind,
+        order,
+        case: case.map(|c| c.value.trim().to_owned()),
+        recommendation: recommendation
+            .map(|r| r.value.trim().to_owned())
+            .unwrap_or_default(),
+        attachments: attachments.iter().map(|a| a.meta.clone()).collect(),
+        closed,
+        public_title: public_title.map(|p| p.value.trim().to_owned()).unwrap_or_default(),
+        late_reason: late_reason.map(|l| l.value.trim().to_owned()).unwrap_or_default(),
+        withdrawn,
+        decision,
+        body: body.to_owned(),
+    };
+    Ok(CheckedItem { item, attachments })
+}
+
+fn check_title(r: &mut TomlReader, title: &At<String>, key: &str) {
+    let n = title.value.chars().count();
+    if title.value.trim().is_empty() {
+        r.problem(title.span.clone(), format!("`{key}` er tom"), "skriv punktets titel");
+    } else if n > MAX_TITLE_CHARS {
+        r.problem(
+            title.span.clone(),
+            format!("`{key}` er {n} tegn lang; grænsen er {MAX_TITLE_CHARS}"),
+            "forkort titlen og flyt detaljer til sagsfremstillingen",
+        );
+    } else if !is_header_safe(&title.value) {
+        r.problem(
+            title.span.clone(),
+            format!("`{key}` indeholder linjeskift eller kontroltegn"),
+            "skriv titlen på én linje",
+        );
+    }
+}
+
+fn read_decision(
+    r: &mut TomlReader,
+    t: &dyn toml_edit::TableLike,
+    closed: bool,
+) -> Option<Decision> {
+    let d = r.table(t, "decision")?;
+    r.unknown_keys(d, &["text", "public_text"], " i [decision]");
+    let text = r.string(d, "text", true);
+    if let Some(text) = &text
+        && text.value.trim().is_empty()
+    {
+        r.problem(
+            text.span.clone(),
+            "beslutningen er tom",
+            "skriv beslutningen i text = \"…\"",
+        );
+    }
+    let public_text = r.string(d, "public_text", false);
+    if closed && public_text.as_ref().is_none_or(|p| p.value.trim().is_empty()) {
+        r.problem(
+            public_text.as_ref().and_then(|p| p.span.clone()).or(text.as_ref().and_then(|t| t.span.clone())),
+            "et lukket punkts beslutning skal have en offentlig udgave",
+            "tilføj public_text = \"…\" i [decision]: det eneste offentligheden ser af beslutningen",
+        );
+    }
+    Some(Decision {
+        text: text?.value.trim().to_owned(),
+        public_text: public_text.map(|p| p.value.trim().to_owned()).unwrap_or_default(),
+    })
+}
+
+/// Resolves, reads and checks each attachment; an attachment missing at a re-drop is taken
+/// from the accepted version when it named the same path.
+fn load_attachments(
+    r: &mut TomlReader,
+    refs: &[At<String>],
+    dir: &Path,
+    root: &Path,
+    previous: Option<&Item>,
+) -> Vec<LoadedAttachment> {
+    let mut out = Vec::new();
+    for a in refs {
+        let name = a.value.trim();
+        let path = Path::new(name);
+        let hint = "skriv stien relativt til punktets fil, fx \"bilag/plan.pdf\", uden .. og ikke som absolut sti";
+        if name.is_empty()
+            || path.is_absolute()
+            || path.components().any(|c| !matches!(c, Component::Normal(_)))
+            || name.contains('\\')
+        {
+            r.problem(
+                a.span.clone(),
+                format!("bilagsstien \"{name}\" er ikke tilladt"),
+                hint,
+            );
+            continue;
+        }
+        let full = dir.join(path);
+        if !full.exists()
+            && let Some(prev) =
+                previous.and_then(|p| p.attachments.iter().find(|x| x.name == name))
+        {
+            out.push(LoadedAttachment {
+                meta: prev.clone(),
+                bytes: None,
+                page_svgs: Vec::new(),
+            });
+            continue;
+        }
+        match load_attachment(&full, root) {
+            Ok((format, pages, bytes)) => {
+                let sha256 = hex(&Sha256::digest(&bytes));
+                let page_svgs =
+                    if format == "pdf" { pdf_page_svgs(&bytes) } else { Vec::new() };
+                let meta = Attachment { name: name.to_owned(), sha256, format, pages };
+                out.push(LoadedAttachment { meta, bytes: Some(bytes), page_svgs });
+            }
+            Err((message, hint)) => {
+                r.problem(a.span.clone(), format!("bilaget \"{name}\": {message}"), hint)
+            }
+        }
+    }
+    out
+}
+
+/// Reads one attachment, refusing escapes from the workspace, oversized, empty and broken files.
+fn load_attachment(
+    path: &Path,
+    root: &Path,
+) -> Result<(String, u32, Vec<u8>), (String, String)> {
+    let missing = || {
+        (
+            "findes ikke".to_owned(),
+            "læg filen ved siden af punktet, fx i inbox/bilag/, eller ret stien"
+                .to_owned(),
+        )
+    };
+    let real = path.canonicalize().map_err(|_| missing())?;
+    let real_root = root.canonicalize().map_err(|_| missing())?;
+    if !real.starts_with(&real_root) {
+        return Err((
+            "peger uden for arbejdsmappen (et symbolsk link?)".into(),
+            "kopiér selve filen ind i inbox/bilag/".into(),
+        ));
+    }
+    let meta = std::fs::metadata(&real).map_err(|_| missing())?;
+    if !meta.is_file() {
+        return Err(("er ikke en fil".into(), "angiv en PDF- eller billedfil".into()));
+    }
+    if meta.len() > MAX_ATTACHMENT_BYTES {
+        return Err((
+            format!("er {} MiB; grænsen er 20 MiB", meta.len() >> 20),
+            "gør filen mindre (fx komprimér PDF'en) eller del den op".into(),
+        ));
+    }
+    let bytes = crate::fs::read_bounded(&real, MAX_ATTACHMENT_BYTES)
+        .ok()
+        .flatten()
+        .ok_or_else(missing)?;
+    if bytes.is_empty() {
+        return Err(("er tom".into(), "læg den rigtige fil ind".into()));
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+    let (format, pages) = if bytes.starts_with(b"%PDF-") {
+        let pages = pdf_pages(&bytes)?;
+        ("pdf", pages)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        ("png", 1)
+    } else if bytes.starts_with(b"\xff\xd8\xff") {
+        ("jpg", 1)
+    } else {
+        return Err((
+            "er hverken en PDF, PNG eller JPEG".into(),
+            "bilag skal være PDF eller billeder (PNG/JPEG)".into(),
+        ));
+    };
+    let ext_ok = match format {
+        "jpg" => ext == "jpg" || ext == "jpeg",
+        f => ext == f,
+    };
+    if !ext_ok {
+        return Err((
+            format!("filen er en {} men hedder .{ext}", format.to_uppercase()),
+            "ret filnavnets endelse".into(),
+        ));
+    }
+    Ok((format.to_owned(), pages, bytes))
+}
+
+/// Counts a PDF's pages, refusing encrypted and damaged files.
+fn pdf_pages(bytes: &[u8]) -> Result<u32, (String, String)> {
+    match hayro_syntax::Pdf::new(bytes.to_vec()) {
+        Ok(pdf) if !pdf.pages().is_empty() => Ok(pdf.pages().len() as u32),
+        Ok(_) => Err(("PDF'en har ingen sider".into(), "læg en PDF med indhold".into())),
+        Err(hayro_syntax::LoadPdfError::Decryption(_)) => Err((
+            "PDF'en er krypteret eller beskyttet med adgangskode".into(),
+            "gem en udgave uden adgangskode".into(),
+        )),
+        Err(_) => Err((
+            "PDF'en er beskadiget og kan ikke læses".into(),
+            "gem PDF'en igen fra programmet der lavede den".into(),
+        )),
+    }
+}
+
+/// Converts each page of a PDF to SVG (as Typst's own SVG export does), using the standard
+/// PDF fonts that Typst embeds. Typst 0.15 cannot place PDF pages in PDF/A or PDF/UA output;
+/// SVG pages it can.
+pub fn pdf_page_svgs(bytes: &[u8]) -> Vec<String> {
+    use hayro_svg::hayro_interpret::InterpreterSettings;
+    use hayro_svg::hayro_interpret::font::{FontData, FontQuery, StandardFont};
+    use std::sync::Arc;
+    let Ok(pdf) = hayro_syntax::Pdf::new(bytes.to_vec()) else { return Vec::new() };
+    let standard = |font: StandardFont| -> Option<(FontData, u32)> {
+        use typst_assets::pdf as f;
+        let bytes: &'static [u8] = match font {
+            StandardFont::Helvetica => f::SANS,
+            StandardFont::HelveticaBold => f::SANS_BOLD,
+            StandardFont::HelveticaOblique => f::SANS_ITALIC,
+            StandardFont::HelveticaBoldOblique => f::SANS_BOLD_ITALIC,
+            StandardFont::Courier => f::FIXED,
+            StandardFont::CourierBold => f::FIXED_BOLD,
+            StandardFont::CourierOblique => f::FIXED_ITALIC,
+            StandardFont::CourierBoldOblique => f::FIXED_BOLD_ITALIC,
+            StandardFont::TimesRoman => f::SERIF,
+            StandardFont::TimesBold => f::SERIF_BOLD,
+            StandardFont::TimesItalic => f::SERIF_ITALIC,
+            StandardFont::TimesBoldItalic => f::SERIF_BOLD_ITALIC,
+            StandardFont::ZapfDingBats => f::DING_BATS,
+            StandardFont::Symbol => f::SYMBOL,
+        };
+        Some((Arc::new(bytes), 0))
+    };
+    let settings = InterpreterSettings {
+        font_resolver: Arc::new(move |query| match query {
+            FontQuery::Standard(s) => standard(*s),
+            FontQuery::Fallback(f) => standard(f.pick_standard_font()),
+        }),
+        cmap_resolver: Arc::new(|_| None),
+        warning_sink: Arc::new(|_| {}),
+        render_annotations: false,
+    };
+    let cache = hayro_svg::RenderCache::new();
+    let render = hayro_svg::SvgRenderSettings { bg_color: [255, 255, 255, 255] };
+    pdf.pages()
+        .iter()
+        .map(|page| hayro_svg::convert(page, &cache, &settings, &render))
+        .collect()
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An attendance file: who sent apologies (afbud) and who else took part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attendance {
+    /// The meeting.
+    pub meeting: Date,
+    /// Names, as in members.csv.
+    pub absent: Vec<String>,
+    /// Guests, free text.
+    pub guests: Vec<String>,
+}
+
+/// Parses and checks an attendance file against the roster's names.
+pub fn check_attendance(
+    bytes: &[u8],
+    config: &Config,
+    names: &[String],
+) -> Result<Attendance, Vec<Problem>> {
+    let text = as_text(bytes).map_err(|p| vec![p])?;
+    let mut r = TomlReader::new(text, 0);
+    let Some(doc) = r.parse(text) else { return Err(r.problems) };
+    let t = doc.as_table();
+    r.unknown_keys(t, &["meeting", "absent", "guests"], "");
+    let meeting = r.date(t, "meeting", true);
+    if let Some(m) = &meeting
+        && config.meeting(m.value).is_none()
+    {
+        r.problem(
+            m.span.clone(),
+            format!("der er intet møde den {} i council.toml", m.value),
+            "brug en mødedato fra council.toml",
+        );
+    }
+    let absent = r.strings(t, "absent");
+    for a in &absent {
+        if !names.iter().any(|n| n == a.value.trim()) {
+            r.problem(
+                a.span.clone(),
+                format!("\"{}\" står ikke i members.csv", a.value),
+                "skriv navnet præcis som i members.csv",
+            );
+        }
+    }
+    let guests = r.strings(t, "guests");
+    for g in &guests {
+        if !is_header_safe(&g.value) || g.value.chars().count() > MAX_TITLE_CHARS {
+            r.problem(
+                g.span.clone(),
+                "gæstens navn er for langt eller indeholder linjeskift",
+                "skriv én gæst pr. tekst",
+            );
+        }
+    }
+    match meeting {
+        Some(m) if r.problems.is_empty() => Ok(Attendance {
+            meeting: m.value,
+            absent: absent.into_iter().map(|a| a.value.trim().to_owned()).collect(),
+            guests: guests.into_iter().map(|g| g.value.trim().to_owned()).collect(),
+        }),
+        _ => Err(r.problems),
+    }
+}

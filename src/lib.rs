@@ -1,0 +1,131 @@
+//! kkr: agendas, minutes, mail and publishing for KL's kommunekontaktråd.
+//!
+//! The pipeline runs one way: `inbox` → `item` checks → `ledger` ← `clock`; `schedule` says
+//! what is due; `edition` + `render` (Typst, via `world`) make PDFs; `mail` + `deliver` send
+//! them. See docs/ARCHITECTURE.md.
+
+pub mod args;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod edition;
+pub mod error;
+pub mod fs;
+pub mod ics;
+pub mod inbox;
+pub mod item;
+pub mod ledger;
+pub mod mail;
+pub mod markdown;
+pub mod render;
+pub mod report;
+pub mod schedule;
+pub mod spanned;
+pub mod workspace;
+pub mod world;
+
+use std::error::Error as _;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::workspace::Workspace;
+
+/// Exit code: invalid input.
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code: usage error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: a temporary failure; it will be retried.
+pub const EXIT_TRANSIENT: u8 = 3;
+/// Exit code: anything else.
+pub const EXIT_OTHER: u8 = 4;
+
+/// Parses the command line, runs the command and turns the result into an exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    init_logging(&cli);
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(match &e {
+                Error::Invalid { .. } => EXIT_INVALID,
+                Error::Usage(_) => EXIT_USAGE,
+                e if e.is_transient() => EXIT_TRANSIENT,
+                _ => EXIT_OTHER,
+            })
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.global.quiet {
+        tracing::Level::ERROR
+    } else if cli.global.verbose {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::INFO
+    };
+    let daemon = matches!(&cli.command, Command::Run(r) if !r.once);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    let _ = if daemon { builder.try_init() } else { builder.without_time().try_init() };
+}
+
+fn print_error(e: &Error) {
+    match e {
+        Error::Invalid { report } => eprint!("{report}"),
+        e => {
+            eprintln!("fejl: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                eprintln!("  årsag: {cause}");
+                source = cause.source();
+            }
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> error::Result<u8> {
+    let ws = Workspace::new(cli.global.dir.clone().unwrap_or_else(|| ".".into()));
+    let clock = match &cli.global.now {
+        Some(now) => {
+            Clock::starting_at(clock::parse_now(now).map_err(Error::Usage)?.timestamp())
+        }
+        None => Clock::system(),
+    };
+    match cli.command {
+        Command::Run(cmd) => daemon::run(ws, clock, cli.global.dry_run, cmd.once),
+        Command::Check => commands::check(&ws, &clock),
+        Command::Status(cmd) => commands::status(&ws, &clock, cmd.meeting.as_deref()),
+        Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
+        Command::Send(_) => {
+            Err(not_yet("kkr send", "kkr run sender dagsordenen til tiden"))
+        }
+        Command::Publish(_) => {
+            Err(not_yet("kkr publish", "publicering kommer med referaterne"))
+        }
+        Command::Init(_) => {
+            Err(not_yet("kkr init", "kopiér indtil videre eksempel-arbejdsmappen"))
+        }
+    }
+}
+
+fn not_yet(what: &str, instead: &str) -> Error {
+    Error::Usage(format!(
+        "{what} er ikke tilgængelig endnu i denne version\n  hjælp: {instead}"
+    ))
+}

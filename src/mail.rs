@@ -1,0 +1,252 @@
+//! Members' mail: composed from Handlebars templates with lettre, handed to a transport.
+
+use std::path::{Path, PathBuf};
+
+use handlebars::Handlebars;
+use jiff::Timestamp;
+use lettre::Message;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::MailConfig;
+use crate::error::{Error, Result};
+use crate::item::hex;
+
+/// The built-in mail templates; `templates/mail/NAME` in the workspace overrides each.
+const BUILTIN: [(&str, &str); 2] = [
+    ("agenda.txt", include_str!("../templates/mail/agenda.txt.hbs")),
+    ("agenda.html", include_str!("../templates/mail/agenda.html.hbs")),
+];
+
+/// One agenda line in a mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailItem {
+    /// Item number.
+    pub number: usize,
+    /// Title.
+    pub title: String,
+}
+
+/// What a document mail says, the same for every recipient.
+#[derive(Debug, Clone, Serialize)]
+pub struct Letter {
+    /// Subject line.
+    pub subject: String,
+    /// Council name.
+    pub council: String,
+    /// E.g. `dagsorden til mødet`.
+    pub phrase: String,
+    /// E.g. `torsdag den 28. januar 2027 kl. 9.00`.
+    pub when: String,
+    /// Where.
+    pub place: String,
+    /// A note (supplements, corrections).
+    pub note: String,
+    /// The items.
+    pub items: Vec<MailItem>,
+    /// The attached PDF's file name.
+    pub file: String,
+    /// Reply address, if any.
+    pub reply_to: String,
+}
+
+/// Per-recipient template data.
+#[derive(Serialize)]
+struct View<'a> {
+    #[serde(flatten)]
+    letter: &'a Letter,
+    recipient: &'a str,
+}
+
+/// Composes messages from the workspace's (or the built-in) mail templates.
+pub struct Mailer {
+    text: Handlebars<'static>,
+    html: Handlebars<'static>,
+}
+
+impl Mailer {
+    /// Loads and compiles the templates; an error names the template and line.
+    pub fn new(templates: Option<&Path>) -> Result<Self> {
+        let mut text = Handlebars::new();
+        text.set_strict_mode(true);
+        text.register_escape_fn(handlebars::no_escape);
+        let mut html = Handlebars::new();
+        html.set_strict_mode(true);
+        for (name, builtin) in BUILTIN {
+            let file = templates.map(|t| t.join("mail").join(format!("{name}.hbs")));
+            let source = match file.as_ref().filter(|f| f.exists()) {
+                Some(f) => String::from_utf8_lossy(&crate::fs::read(f)?).into_owned(),
+                None => builtin.to_owned(),
+            };
+            let registry = if name.ends_with(".html") { &mut html } else { &mut text };
+            registry.register_template_string(name, source).map_err(|e| {
+                Error::Compose(format!("skabelonen templates/mail/{name}.hbs: {e}"))
+            })?;
+        }
+        Ok(Self { text, html })
+    }
+
+    /// One recipient's message with the PDF and the calendar invitation attached.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is a distinct part of the message"
+    )]
+    pub fn compose(
+        &self,
+        config: &MailConfig,
+        letter: &Letter,
+        to: &Mailbox,
+        message_id: &str,
+        date: Timestamp,
+        pdf: &[u8],
+        ics: Option<&str>,
+    ) -> Result<Message> {
+        let view = View { letter, recipient: to.name.as_deref().unwrap_or("medlem") };
+        let render = |hb: &Handlebars, name: &str| {
+            hb.render(name, &view).map_err(|e| {
+                Error::Compose(format!("skabelonen templates/mail/{name}.hbs: {e}"))
+            })
+        };
+        let text = render(&self.text, "agenda.txt")?;
+        let html = render(&self.html, "agenda.html")?;
+        let mut builder = Message::builder()
+            .from(config.from.clone())
+            .to(to.clone())
+            .subject(letter.subject.clone())
+            .message_id(Some(message_id.to_owned()))
+            .date(std::time::SystemTime::from(date));
+        if let Some(reply_to) = &config.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let pdf_type = ContentType::parse("application/pdf").expect("valid content type");
+        let mut body = MultiPart::mixed()
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .singlepart(
+                Attachment::new(letter.file.clone()).body(pdf.to_vec(), pdf_type),
+            );
+        if let Some(ics) = ics {
+            let ics_type =
+                ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                    .expect("valid content type");
+            body = body.singlepart(
+                Attachment::new("moede.ics".into()).body(ics.to_owned(), ics_type),
+            );
+        }
+        builder.multipart(body).map_err(|e| Error::Compose(e.to_string()))
+    }
+}
+
+/// The Message-ID of a document for a recipient: the same on every attempt, so a resend
+/// after a crash can be recognised by mail systems.
+pub fn message_id(
+    slug: &str,
+    meeting: &str,
+    file: &str,
+    recipient: &str,
+    from: &Mailbox,
+) -> String {
+    let digest = hex(&Sha256::digest(format!(
+        "{slug}/{meeting}/{file}/{}",
+        recipient.to_lowercase()
+    )));
+    let stem = file.trim_end_matches(".pdf");
+    format!("<{slug}.{meeting}.{stem}.{}@{}>", &digest[..20], from.email.domain())
+}
+
+/// Where messages go: one required primitive.
+pub trait Transport {
+    /// Hands one message for one recipient to the transport. `key` names it uniquely.
+    fn send(&mut self, key: &str, message: &Message) -> Result<()>;
+}
+
+/// A dry run: each message becomes an `.eml` file, written atomically.
+#[derive(Debug)]
+pub struct DryRun {
+    dir: PathBuf,
+}
+
+impl DryRun {
+    /// Writes into `dir` (usually `outbox/mail/`).
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+}
+
+impl Transport for DryRun {
+    fn send(&mut self, key: &str, message: &Message) -> Result<()> {
+        let name: String = key
+            .chars()
+            .map(|c| if c.is_alphanumeric() || "@.-_".contains(c) { c } else { '_' })
+            .collect();
+        crate::fs::write_atomic(
+            &self.dir.join(format!("{name}.eml")),
+            &message.formatted(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_stable_and_distinct() {
+        let from: Mailbox = "KKR <kkr@example.org>".parse().unwrap();
+        let a =
+            message_id("kkr-h", "2027-01-28", "dagsorden.pdf", "a@example.org", &from);
+        assert_eq!(
+            a,
+            message_id("kkr-h", "2027-01-28", "dagsorden.pdf", "A@example.org", &from)
+        );
+        assert_ne!(
+            a,
+            message_id("kkr-h", "2027-01-28", "dagsorden.pdf", "b@example.org", &from)
+        );
+        assert!(
+            a.starts_with("<kkr-h.2027-01-28.dagsorden.") && a.ends_with("@example.org>")
+        );
+    }
+
+    #[test]
+    fn composes_with_pdf_and_calendar() {
+        let mailer = Mailer::new(None).unwrap();
+        let config = MailConfig {
+            from: "KKR <kkr@example.org>".parse().unwrap(),
+            reply_to: None,
+            smtp: None,
+        };
+        let letter = Letter {
+            subject: "KKR – dagsorden til mødet 28. januar 2027".into(),
+            council: "KKR".into(),
+            phrase: "dagsorden til mødet".into(),
+            when: "torsdag den 28. januar 2027 kl. 9.00".into(),
+            place: "Rådhuset".into(),
+            note: String::new(),
+            items: vec![MailItem {
+                number: 1,
+                title: "Godkendelse af <dagsorden>".into(),
+            }],
+            file: "dagsorden.pdf".into(),
+            reply_to: String::new(),
+        };
+        let to: Mailbox = "Åse Ørum <aase@example.org>".parse().unwrap();
+        let msg = mailer
+            .compose(
+                &config,
+                &letter,
+                &to,
+                "<x@example.org>",
+                Timestamp::UNIX_EPOCH,
+                b"%PDF-1.7",
+                Some("BEGIN:VCALENDAR"),
+            )
+            .unwrap();
+        let raw = String::from_utf8(msg.formatted()).unwrap();
+        assert!(raw.contains("Message-ID: <x@example.org>"));
+        assert!(raw.contains("application/pdf"));
+        assert!(raw.contains("method=PUBLISH"));
+        assert!(raw.contains("&lt;dagsorden&gt;"), "HTML is escaped");
+    }
+}

@@ -1,0 +1,395 @@
+//! CommonMark case presentations turned into a block tree the templates render as plain text.
+
+use pulldown_cmark::{Alignment, Event, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+/// A block of the case presentation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Block {
+    /// A heading inside the body.
+    Heading {
+        /// 1–6.
+        level: u8,
+        /// Its text.
+        inlines: Vec<Inline>,
+    },
+    /// A paragraph.
+    Paragraph {
+        /// Its text.
+        inlines: Vec<Inline>,
+    },
+    /// A bulleted or numbered list.
+    List {
+        /// Numbered.
+        ordered: bool,
+        /// First number of a numbered list.
+        start: u64,
+        /// Each entry's blocks.
+        items: Vec<Vec<Block>>,
+    },
+    /// A block quote.
+    Quote {
+        /// Quoted blocks.
+        blocks: Vec<Block>,
+    },
+    /// Preformatted text.
+    Code {
+        /// The text.
+        text: String,
+    },
+    /// A table with a header row.
+    Table {
+        /// Column alignments.
+        align: Vec<&'static str>,
+        /// Header cells.
+        header: Vec<Vec<Inline>>,
+        /// Body rows.
+        rows: Vec<Vec<Vec<Inline>>>,
+    },
+    /// A horizontal rule.
+    Rule,
+}
+
+/// Text inside a block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Inline {
+    /// Plain text.
+    Text {
+        /// The text, shown literally.
+        text: String,
+    },
+    /// Bold.
+    Strong {
+        /// Content.
+        inlines: Vec<Inline>,
+    },
+    /// Italic.
+    Emph {
+        /// Content.
+        inlines: Vec<Inline>,
+    },
+    /// Struck through.
+    Strike {
+        /// Content.
+        inlines: Vec<Inline>,
+    },
+    /// Inline code.
+    Code {
+        /// The text.
+        text: String,
+    },
+    /// A hyperlink.
+    Link {
+        /// Target.
+        url: String,
+        /// Link text.
+        inlines: Vec<Inline>,
+    },
+    /// A hard line break.
+    Linebreak,
+}
+
+/// A table being built: alignments, header cells, rows, and whether the header is open.
+type TableBuild = (Vec<&'static str>, Vec<Vec<Inline>>, Vec<Vec<Vec<Inline>>>, bool);
+
+/// What is being built at one level of nesting.
+enum Frame {
+    Blocks(Vec<Block>),
+    Inlines(Vec<Inline>),
+}
+
+/// Converts Markdown to blocks. Raw HTML and images become literal text; nothing is executed.
+pub fn to_blocks(markdown: &str) -> Vec<Block> {
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let mut stack: Vec<Frame> = vec![Frame::Blocks(Vec::new())];
+    // Extra data of open containers, parallel to the tags that opened them.
+    let mut tables: Vec<TableBuild> = Vec::new();
+    let mut lists: Vec<(bool, u64, Vec<Vec<Block>>)> = Vec::new();
+    let mut links: Vec<String> = Vec::new();
+
+    for event in Parser::new_ext(markdown, options) {
+        match event {
+            Event::Start(tag) => match tag {
+                Tag::Paragraph
+                | Tag::Heading { .. }
+                | Tag::Emphasis
+                | Tag::Strong
+                | Tag::Strikethrough
+                | Tag::TableCell
+                | Tag::Image { .. } => stack.push(Frame::Inlines(Vec::new())),
+                Tag::Link { dest_url, .. } => {
+                    links.push(dest_url.into_string());
+                    stack.push(Frame::Inlines(Vec::new()));
+                }
+                Tag::BlockQuote(_)
+                | Tag::Item
+                | Tag::FootnoteDefinition(_)
+                | Tag::HtmlBlock => stack.push(Frame::Blocks(Vec::new())),
+                Tag::CodeBlock(_) => stack.push(Frame::Inlines(Vec::new())),
+                Tag::List(start) => {
+                    lists.push((start.is_some(), start.unwrap_or(1), Vec::new()))
+                }
+                Tag::Table(align) => {
+                    let align = align.iter().map(|a| match a {
+                        Alignment::None => "none",
+                        Alignment::Left => "left",
+                        Alignment::Center => "center",
+                        Alignment::Right => "right",
+                    });
+                    tables.push((align.collect(), Vec::new(), Vec::new(), false));
+                }
+                Tag::TableHead => {
+                    if let Some(t) = tables.last_mut() {
+                        t.3 = true;
+                    }
+                }
+                Tag::TableRow => {
+                    if let Some(t) = tables.last_mut() {
+                        t.2.push(Vec::new());
+                    }
+                }
+                _ => stack.push(Frame::Inlines(Vec::new())),
+            },
+            Event::End(end) => {
+                match end {
+                    TagEnd::List(_) => {
+                        if let Some((ordered, start, items)) = lists.pop() {
+                            push_block(&mut stack, Block::List { ordered, start, items });
+                        }
+                        continue;
+                    }
+                    TagEnd::Table => {
+                        if let Some((align, header, rows, _)) = tables.pop() {
+                            push_block(&mut stack, Block::Table { align, header, rows });
+                        }
+                        continue;
+                    }
+                    TagEnd::TableHead => {
+                        if let Some(t) = tables.last_mut() {
+                            t.3 = false;
+                        }
+                        continue;
+                    }
+                    TagEnd::TableRow => continue,
+                    _ => {}
+                }
+                let frame = stack.pop().unwrap_or(Frame::Inlines(Vec::new()));
+                match (end, frame) {
+                    (TagEnd::Paragraph, Frame::Inlines(inlines)) => {
+                        push_block(&mut stack, Block::Paragraph { inlines })
+                    }
+                    (TagEnd::Heading(level), Frame::Inlines(inlines)) => push_block(
+                        &mut stack,
+                        Block::Heading { level: level as u8, inlines },
+                    ),
+                    (TagEnd::Emphasis, Frame::Inlines(inlines)) => {
+                        push_inline(&mut stack, Inline::Emph { inlines })
+                    }
+                    (TagEnd::Strong, Frame::Inlines(inlines)) => {
+                        push_inline(&mut stack, Inline::Strong { inlines })
+                    }
+                    (TagEnd::Strikethrough, Frame::Inlines(inlines)) => {
+                        push_inline(&mut stack, Inline::Strike { inlines })
+                    }
+                    (TagEnd::Link, Frame::Inlines(inlines)) => {
+                        let url = links.pop().unwrap_or_default();
+                        push_inline(&mut stack, Inline::Link { url, inlines });
+                    }
+                    (TagEnd::Image, Frame::Inlines(inlines)) => {
+                        // Images in the body are not fetched; their description stays as text.
+                        for i in inlines {
+                            push_inline(&mut stack, i);
+                        }
+                    }
+                    (TagEnd::CodeBlock, Frame::Inlines(inlines)) => {
+                        let text = inlines.iter().map(plain).collect::<String>();
+                        push_block(
+                            &mut stack,
+                            Block::Code { text: text.trim_end_matches('\n').to_owned() },
+                        );
+                    }
+                    (TagEnd::TableCell, Frame::Inlines(inlines)) => {
+                        if let Some(t) = tables.last_mut() {
+                            if t.3 {
+                                t.1.push(inlines);
+                            } else if let Some(row) = t.2.last_mut() {
+                                row.push(inlines);
+                            }
+                        }
+                    }
+                    (TagEnd::Item, Frame::Blocks(blocks)) => {
+                        if let Some(l) = lists.last_mut() {
+                            l.2.push(blocks);
+                        }
+                    }
+                    (TagEnd::BlockQuote(_), Frame::Blocks(blocks)) => {
+                        push_block(&mut stack, Block::Quote { blocks })
+                    }
+                    (_, Frame::Blocks(blocks)) => {
+                        blocks.into_iter().for_each(|b| push_block(&mut stack, b))
+                    }
+                    (_, Frame::Inlines(inlines)) => {
+                        inlines.into_iter().for_each(|i| push_inline(&mut stack, i))
+                    }
+                }
+            }
+            Event::Text(t)
+            | Event::Html(t)
+            | Event::InlineHtml(t)
+            | Event::InlineMath(t)
+            | Event::DisplayMath(t)
+            | Event::FootnoteReference(t) => {
+                push_inline(&mut stack, Inline::Text { text: t.into_string() })
+            }
+            Event::Code(t) => {
+                push_inline(&mut stack, Inline::Code { text: t.into_string() })
+            }
+            Event::SoftBreak => {
+                push_inline(&mut stack, Inline::Text { text: " ".into() })
+            }
+            Event::HardBreak => push_inline(&mut stack, Inline::Linebreak),
+            Event::Rule => push_block(&mut stack, Block::Rule),
+            Event::TaskListMarker(done) => push_inline(
+                &mut stack,
+                Inline::Text { text: if done { "☒ " } else { "☐ " }.into() },
+            ),
+        }
+    }
+    while stack.len() > 1 {
+        match stack.pop() {
+            Some(Frame::Blocks(b)) => {
+                b.into_iter().for_each(|b| push_block(&mut stack, b))
+            }
+            Some(Frame::Inlines(i)) => {
+                i.into_iter().for_each(|i| push_inline(&mut stack, i))
+            }
+            None => {}
+        }
+    }
+    match stack.pop() {
+        Some(Frame::Blocks(blocks)) => blocks,
+        _ => Vec::new(),
+    }
+}
+
+/// The plain text of an inline, for code blocks.
+fn plain(inline: &Inline) -> String {
+    match inline {
+        Inline::Text { text } | Inline::Code { text } => text.clone(),
+        Inline::Strong { inlines }
+        | Inline::Emph { inlines }
+        | Inline::Strike { inlines }
+        | Inline::Link { inlines, .. } => inlines.iter().map(plain).collect(),
+        Inline::Linebreak => "\n".into(),
+    }
+}
+
+/// Adds a block to the innermost block container; inside inline context (tight list items)
+/// the block's text is kept as inlines.
+fn push_block(stack: &mut [Frame], block: Block) {
+    match stack.last_mut() {
+        Some(Frame::Blocks(blocks)) => blocks.push(block),
+        Some(Frame::Inlines(inlines)) => {
+            if let Block::Paragraph { inlines: more }
+            | Block::Heading { inlines: more, .. } = block
+            {
+                inlines.extend(more);
+            }
+        }
+        None => {}
+    }
+}
+
+/// Adds an inline to the innermost inline container, opening a paragraph when a block
+/// container (a tight list item) receives text directly.
+fn push_inline(stack: &mut [Frame], inline: Inline) {
+    match stack.last_mut() {
+        Some(Frame::Inlines(inlines)) => {
+            // Merge adjacent text so templates get whole sentences.
+            if let (Some(Inline::Text { text: prev }), Inline::Text { text }) =
+                (inlines.last_mut(), &inline)
+            {
+                prev.push_str(text);
+            } else {
+                inlines.push(inline);
+            }
+        }
+        Some(Frame::Blocks(blocks)) => match blocks.last_mut() {
+            Some(Block::Paragraph { inlines }) => inlines.push(inline),
+            _ => blocks.push(Block::Paragraph { inlines: vec![inline] }),
+        },
+        None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Inline {
+        Inline::Text { text: s.into() }
+    }
+
+    #[test]
+    fn headings_paragraphs_and_emphasis() {
+        let b = to_blocks("## Baggrund\n\nEn *vigtig* og **fed** sag.\n");
+        assert_eq!(b[0], Block::Heading { level: 2, inlines: vec![text("Baggrund")] });
+        assert_eq!(
+            b[1],
+            Block::Paragraph {
+                inlines: vec![
+                    text("En "),
+                    Inline::Emph { inlines: vec![text("vigtig")] },
+                    text(" og "),
+                    Inline::Strong { inlines: vec![text("fed")] },
+                    text(" sag."),
+                ]
+            }
+        );
+    }
+
+    #[test]
+    fn tight_and_loose_lists() {
+        let b = to_blocks("- en\n- to\n\n1. a\n\n2. b\n");
+        let Block::List { ordered: false, items, .. } = &b[0] else { panic!("{b:?}") };
+        assert_eq!(items[1], vec![Block::Paragraph { inlines: vec![text("to")] }]);
+        let Block::List { ordered: true, start: 1, items } = &b[1] else {
+            panic!("{b:?}")
+        };
+        assert_eq!(items.len(), 2);
+    }
+
+    #[test]
+    fn tables_have_header_and_rows() {
+        let b = to_blocks(
+            "| Kommune | Pladser |\n|---|--:|\n| Tårnby | 12 |\n| Dragør | 4 |\n",
+        );
+        let Block::Table { align, header, rows } = &b[0] else { panic!("{b:?}") };
+        assert_eq!(align, &["none", "right"]);
+        assert_eq!(header[0], vec![text("Kommune")]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1][1], vec![text("4")]);
+    }
+
+    #[test]
+    fn links_keep_url_and_html_stays_text() {
+        let b = to_blocks("Se [KL](https://www.kl.dk) <script>alert(1)</script>\n");
+        let Block::Paragraph { inlines } = &b[0] else { panic!() };
+        assert_eq!(
+            inlines[1],
+            Inline::Link { url: "https://www.kl.dk".into(), inlines: vec![text("KL")] }
+        );
+        assert!(
+            matches!(&inlines[2], Inline::Text { text } if text.contains("<script>"))
+        );
+    }
+
+    #[test]
+    fn typst_syntax_is_just_text() {
+        let b = to_blocks("#panic(\"x\") $ ] \\\\ {{x}}\n");
+        let Block::Paragraph { inlines } = &b[0] else { panic!() };
+        assert_eq!(inlines, &vec![text("#panic(\"x\") $ ] \\ {{x}}")]);
+    }
+}

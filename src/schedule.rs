@@ -1,0 +1,208 @@
+//! When documents are due: a pure function of the time, the configuration and the ledger.
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Zoned};
+
+use crate::config::Config;
+
+/// How late a send may be and still count as on time.
+pub const GRACE: SignedDuration = SignedDuration::from_mins(10);
+
+/// What the ledger says about a meeting, as far as the schedule is concerned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeetingState {
+    /// The agenda has been recorded as sent (its deliveries may still be under way).
+    pub agenda_sent: bool,
+    /// Items on the agenda (withdrawn ones not counted).
+    pub items: usize,
+}
+
+/// Work that is due now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Render and mail the agenda of a meeting.
+    SendAgenda {
+        /// The meeting.
+        meeting: Date,
+        /// It is past its moment (the run was down): the log and status say so.
+        late: bool,
+    },
+}
+
+/// Where a meeting's agenda stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgendaStatus {
+    /// Will be sent at this moment.
+    Scheduled(Zoned),
+    /// Due now (or overdue and the meeting has not started).
+    Due,
+    /// Sent.
+    Sent,
+    /// The send moment passed and the meeting has started: it will not be sent.
+    Missed,
+    /// Nothing to send: no items.
+    Empty(Zoned),
+}
+
+/// The agenda status of one meeting.
+pub fn agenda_status(
+    now: &Zoned,
+    config: &Config,
+    meeting: Date,
+    state: MeetingState,
+) -> Option<AgendaStatus> {
+    let m = config.meeting(meeting)?;
+    let due = config.schedule.agenda_due(m);
+    Some(if state.agenda_sent {
+        AgendaStatus::Sent
+    } else if *now >= m.starts_at() {
+        AgendaStatus::Missed
+    } else if *now < due {
+        if state.items == 0 {
+            AgendaStatus::Empty(due)
+        } else {
+            AgendaStatus::Scheduled(due)
+        }
+    } else if state.items == 0 {
+        AgendaStatus::Empty(due)
+    } else {
+        AgendaStatus::Due
+    })
+}
+
+/// Everything due at `now`.
+pub fn due(
+    now: &Zoned,
+    config: &Config,
+    state: &dyn Fn(Date) -> MeetingState,
+) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for m in &config.meetings {
+        let s = state(m.date);
+        if agenda_status(now, config, m.date, s) == Some(AgendaStatus::Due) {
+            let moment = config.schedule.agenda_due(m);
+            let late = now.timestamp().duration_since(moment.timestamp()) > GRACE;
+            jobs.push(Job::SendAgenda { meeting: m.date, late });
+        }
+    }
+    jobs
+}
+
+/// The next moment something becomes due after `now`, for the daemon to sleep until.
+pub fn next_due(
+    now: &Zoned,
+    config: &Config,
+    state: &dyn Fn(Date) -> MeetingState,
+) -> Option<Zoned> {
+    config
+        .meetings
+        .iter()
+        .filter(|m| !state(m.date).agenda_sent)
+        .map(|m| config.schedule.agenda_due(m))
+        .filter(|t| t > now)
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::parse_now;
+
+    fn config(dates: &[&str], send_time: &str) -> Config {
+        let meetings: String = dates
+            .iter()
+            .map(|d| format!("[[meeting]]\ndate = \"{d}\"\nstarts = \"09:00\"\nends = \"11:30\"\nplace = \"Rådhuset\"\n"))
+            .collect();
+        let text = format!(
+            "[council]\nname = \"KKR Test\"\nslug = \"kkr-test\"\n{meetings}[schedule]\nagenda_days_before = 7\nsend_time = \"{send_time}\"\n[mail]\nfrom = \"a@example.org\"\n"
+        );
+        Config::parse(&text).unwrap()
+    }
+
+    fn with_items(_: Date) -> MeetingState {
+        MeetingState { agenda_sent: false, items: 3 }
+    }
+
+    #[test]
+    fn nothing_one_minute_before_then_due_then_nothing_once_sent() {
+        let c = config(&["2027-01-28"], "09:00");
+        assert!(due(&parse_now("2027-01-21T08:59").unwrap(), &c, &with_items).is_empty());
+        let jobs = due(&parse_now("2027-01-21T09:00").unwrap(), &c, &with_items);
+        assert_eq!(
+            jobs,
+            [Job::SendAgenda { meeting: jiff::civil::date(2027, 1, 28), late: false }]
+        );
+        let sent = |_| MeetingState { agenda_sent: true, items: 3 };
+        assert!(due(&parse_now("2027-01-21T09:01").unwrap(), &c, &sent).is_empty());
+    }
+
+    #[test]
+    fn spring_switch_agenda_in_cet_week_before() {
+        // Meeting 2 April 2026 (CEST); agenda 26 March 09:00 CET, before the switch on 29 March.
+        let c = config(&["2026-04-02"], "09:00");
+        let due_at = c.schedule.agenda_due(&c.meetings[0]);
+        assert_eq!(due_at.timestamp().to_string(), "2026-03-26T08:00:00Z");
+        assert!(due(&parse_now("2026-03-26T08:59").unwrap(), &c, &with_items).is_empty());
+        assert_eq!(
+            due(&parse_now("2026-03-26T09:00").unwrap(), &c, &with_items).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn autumn_switch_agenda_in_cest_meeting_in_cet() {
+        // Meeting 29 October 2026 (CET); agenda 22 October 09:00 CEST.
+        let c = config(&["2026-10-29"], "09:00");
+        let due_at = c.schedule.agenda_due(&c.meetings[0]);
+        assert_eq!(due_at.timestamp().to_string(), "2026-10-22T07:00:00Z");
+        assert_eq!(
+            c.meetings[0].starts_at().timestamp().to_string(),
+            "2026-10-29T08:00:00Z"
+        );
+    }
+
+    #[test]
+    fn send_time_in_the_missing_hour_is_sent_once_after_the_gap() {
+        // Meeting 5 April 2026; agenda 29 March 02:30, which does not exist: 03:00 CEST.
+        let c = config(&["2026-04-05"], "02:30");
+        let due_at = c.schedule.agenda_due(&c.meetings[0]);
+        assert_eq!(due_at.datetime().to_string(), "2026-03-29T03:00:00");
+        assert!(due(&parse_now("2026-03-29T01:59").unwrap(), &c, &with_items).is_empty());
+        assert_eq!(
+            due(&parse_now("2026-03-29T03:00").unwrap(), &c, &with_items).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn send_time_in_the_repeated_hour_uses_the_first() {
+        // Meeting 1 November 2026; agenda 25 October 02:30, which occurs twice.
+        let c = config(&["2026-11-01"], "02:30");
+        let due_at = c.schedule.agenda_due(&c.meetings[0]);
+        assert_eq!(due_at.timestamp().to_string(), "2026-10-25T00:30:00Z");
+    }
+
+    #[test]
+    fn late_when_down_and_missed_once_started() {
+        let c = config(&["2027-01-28"], "09:00");
+        let jobs = due(&parse_now("2027-01-25T12:00").unwrap(), &c, &with_items);
+        assert_eq!(
+            jobs,
+            [Job::SendAgenda { meeting: jiff::civil::date(2027, 1, 28), late: true }]
+        );
+        let now = parse_now("2027-01-28T09:00").unwrap();
+        assert!(due(&now, &c, &with_items).is_empty());
+        assert_eq!(
+            agenda_status(&now, &c, c.meetings[0].date, with_items(c.meetings[0].date)),
+            Some(AgendaStatus::Missed)
+        );
+    }
+
+    #[test]
+    fn next_due_is_the_earliest_unsent_agenda() {
+        let c = config(&["2027-01-28", "2027-03-18"], "09:00");
+        let next =
+            next_due(&parse_now("2027-01-01T00:00").unwrap(), &c, &with_items).unwrap();
+        assert_eq!(next.datetime().to_string(), "2027-01-21T09:00:00");
+    }
+}

@@ -1,0 +1,170 @@
+//! DocWorld: the Typst `World` serving templates, the document's JSON data and attachments.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use typst::diag::{FileError, FileResult, PackageError};
+use typst::foundations::{Bytes, Datetime, Duration};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+use typst_kit::files::{FileLoader, FileStore, FsRoot};
+use typst_kit::fonts::FontStore;
+
+/// The built-in templates; a workspace's `templates/` folder overrides each by name.
+pub const BUILTIN_TEMPLATES: [(&str, &str); 3] = [
+    ("common.typ", include_str!("../templates/common.typ")),
+    ("agenda.typ", include_str!("../templates/agenda.typ")),
+    ("minutes.typ", include_str!("../templates/minutes.typ")),
+];
+
+/// The fixed virtual id of a project path (interned once per process and path).
+pub fn file_id(path: &str) -> FileId {
+    let vpath = VirtualPath::new(path).expect("fixed virtual paths are valid");
+    RootedPath::new(VirtualRoot::Project, vpath).intern()
+}
+
+/// Serves every file the templates may read.
+#[derive(Debug)]
+pub struct Assets {
+    /// The workspace's `templates/` folder, if it has one.
+    templates: Option<FsRoot>,
+    /// Where attachments are kept by content hash, searched in order.
+    attachments: Vec<PathBuf>,
+    /// The document's data files, by virtual path (`data/meeting.json`, `data/items/1.json`).
+    data: HashMap<String, Bytes>,
+}
+
+impl FileLoader for Assets {
+    fn load(&self, id: FileId) -> FileResult<Bytes> {
+        if let VirtualRoot::Package(spec) = id.root() {
+            return Err(FileError::Package(PackageError::NotFound(spec.clone())));
+        }
+        let vpath = id.vpath();
+        let path = vpath.get_without_slash();
+        if let Some(bytes) = self.data.get(path) {
+            return Ok(bytes.clone());
+        }
+        if path.starts_with("data/") {
+            return Err(FileError::NotFound(path.into()));
+        }
+        if let Some(name) = path.strip_prefix("attachments/") {
+            let valid = name.split_once('.').is_some_and(|(stem, ext)| {
+                let (hash, page) = stem.split_once('-').unwrap_or((stem, ""));
+                let page_ok = if ext == "svg" {
+                    !page.is_empty() && page.bytes().all(|b| b.is_ascii_digit())
+                } else {
+                    page.is_empty()
+                };
+                hash.len() == 64
+                    && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                    && page_ok
+                    && matches!(ext, "pdf" | "png" | "jpg" | "svg")
+            });
+            if !valid {
+                return Err(FileError::NotFound(path.into()));
+            }
+            let file = self.attachments.iter().map(|d| d.join(name)).find(|f| f.exists());
+            let file = file.ok_or_else(|| FileError::NotFound(path.into()))?;
+            return std::fs::read(&file)
+                .map(Bytes::new)
+                .map_err(|e| FileError::from_io(e, &file));
+        }
+        if let Some(root) = &self.templates {
+            match root.load(vpath) {
+                Ok(bytes) => return Ok(bytes),
+                Err(FileError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        BUILTIN_TEMPLATES
+            .iter()
+            .find(|(name, _)| *name == path)
+            .map(|(_, text)| Bytes::from_string(*text))
+            .ok_or_else(|| FileError::NotFound(path.into()))
+    }
+}
+
+/// The world one document is compiled in. Kept alive and reused: fonts are loaded once, and
+/// Typst's caches make a re-render after a changed item cheap.
+pub struct DocWorld {
+    library: LazyHash<Library>,
+    fonts: FontStore,
+    files: FileStore<Assets>,
+    main: FileId,
+    today: Option<Datetime>,
+}
+
+impl DocWorld {
+    /// A world with the embedded fonts, the workspace's templates and attachment store.
+    pub fn new(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
+        let mut fonts = FontStore::new();
+        fonts.extend(typst_kit::fonts::embedded());
+        let assets = Assets {
+            templates: templates.map(FsRoot::new),
+            attachments,
+            data: HashMap::new(),
+        };
+        Self {
+            library: LazyHash::new(Library::default()),
+            fonts,
+            files: FileStore::new(assets),
+            main: file_id("/agenda.typ"),
+            today: None,
+        }
+    }
+
+    /// Prepares the next compile: the template, its data files and the document date.
+    pub fn prepare(
+        &mut self,
+        template: &str,
+        data: HashMap<String, Bytes>,
+        today: Option<Datetime>,
+    ) {
+        self.main = file_id(&format!("/{template}"));
+        self.today = today;
+        self.files.loader_mut().data = data;
+        self.files.reset();
+    }
+
+    /// The path of a file id as the user knows it (`templates/agenda.typ`).
+    pub fn display_path(&self, id: FileId) -> String {
+        let path = id.vpath().get_without_slash();
+        if path.starts_with("data/") || path.starts_with("attachments/") {
+            path.to_owned()
+        } else {
+            format!("templates/{path}")
+        }
+    }
+}
+
+impl World for DocWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &self.library
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        self.fonts.book()
+    }
+
+    fn main(&self) -> FileId {
+        self.main
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        self.files.source(id)
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        self.files.file(id)
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        self.fonts.font(index)
+    }
+
+    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
+        self.today
+    }
+}

@@ -1,0 +1,174 @@
+//! `kkr check`: every problem with file, line and column; nothing changes.
+
+use crate::harness::{Test, stdout};
+
+/// An item file whose front matter lines are given (line 1 is `+++`, so the first given
+/// line is line 2).
+pub(crate) fn item(front: &[&str], body: &str) -> String {
+    format!("+++\n{}\n+++\n{body}", front.join("\n"))
+}
+
+pub(crate) const OK: [&str; 5] = [
+    "id = \"2027-01-28-test\"",
+    "meeting = \"2027-01-28\"",
+    "title = \"Testpunkt\"",
+    "area = \"Andet\"",
+    "kind = \"orientering\"",
+];
+
+fn with(replace: usize, line: &str) -> String {
+    let mut front: Vec<&str> = OK.to_vec();
+    front[replace] = line;
+    item(&front, "Tekst.\n")
+}
+
+fn plus(extra: &[&str]) -> String {
+    let mut front: Vec<&str> = OK.to_vec();
+    front.extend_from_slice(extra);
+    item(&front, "Tekst.\n")
+}
+
+#[test]
+fn example_workspace_is_clean() {
+    let t = Test::example();
+    let out = t.must(&["check"], 0);
+    assert!(stdout(&out).contains("Alt i orden"), "{}", stdout(&out));
+    assert!(!t.path("state").exists(), "check creates nothing");
+}
+
+#[test]
+fn each_bad_item_gives_a_located_danish_message_and_nothing_changes() {
+    let t = Test::example_without_items();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("broken-toml.md", with(2, "title = \"Testpunkt"), "inbox/broken-toml.md:4:"),
+        (
+            "unknown-meeting.md",
+            with(1, "meeting = \"2027-02-30\""),
+            "inbox/unknown-meeting.md:3:11: fejl: `meeting` er ikke en gyldig dato",
+        ),
+        (
+            "no-meeting.md",
+            with(1, "meeting = \"2027-02-04\""),
+            "inbox/no-meeting.md:3:11: fejl: der er intet møde den 2027-02-04",
+        ),
+        (
+            "unknown-area.md",
+            with(3, "area = \"Kultur\""),
+            "inbox/unknown-area.md:5:8: fejl: ukendt sagsområde \"Kultur\"",
+        ),
+        (
+            "unknown-kind.md",
+            with(4, "kind = \"vedtagelse\""),
+            "inbox/unknown-kind.md:6:8: fejl: ukendt type \"vedtagelse\"",
+        ),
+        (
+            "closed-no-public.md",
+            plus(&["closed = true"]),
+            "inbox/closed-no-public.md:2:1: fejl: et lukket punkt (closed = true) skal have en offentlig titel",
+        ),
+        (
+            "missing-attachment.md",
+            plus(&["attachments = [\"bilag/findes-ikke.pdf\"]"]),
+            "inbox/missing-attachment.md:7:16: fejl: bilaget \"bilag/findes-ikke.pdf\": findes ikke",
+        ),
+        (
+            "dotdot.md",
+            plus(&["attachments = [\"../council.toml\"]"]),
+            "inbox/dotdot.md:7:16: fejl: bilagsstien \"../council.toml\" er ikke tilladt",
+        ),
+        (
+            "absolute.md",
+            plus(&["attachments = [\"/etc/passwd\"]"]),
+            "inbox/absolute.md:7:16: fejl: bilagsstien \"/etc/passwd\" er ikke tilladt",
+        ),
+        (
+            "unknown-field.md",
+            plus(&["titel = \"x\""]),
+            "inbox/unknown-field.md:7:1: fejl: ukendt felt `titel`",
+        ),
+        (
+            "no-end.md",
+            "+++\nid = \"x\"\n".into(),
+            "inbox/no-end.md:1:1: fejl: den afsluttende +++-linje mangler",
+        ),
+        ("empty.md", String::new(), "inbox/empty.md:1:1: fejl: filen er tom"),
+        (
+            "late-type.md",
+            with(4, "kind = 3"),
+            "inbox/late-type.md:6:8: fejl: `kind` skal være en tekst",
+        ),
+    ];
+    for (name, content, _) in &cases {
+        t.write(&format!("inbox/{name}"), content);
+    }
+    t.write("inbox/binary.md", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    t.write("inbox/latin1.md", b"+++\ntitle = \"R\xe5dhus\"\n+++\n");
+    let out = t.must(&["check"], 1);
+    let text = stdout(&out);
+    for (name, _, expected) in &cases {
+        assert!(text.contains(expected), "{name}: expected `{expected}` in:\n{text}");
+    }
+    assert!(
+        text.contains("inbox/binary.md:1:1: fejl: filen er ikke en tekstfil"),
+        "{text}"
+    );
+    assert!(
+        text.contains("inbox/latin1.md:2:11: fejl: filen er ikke gemt som UTF-8"),
+        "{text}"
+    );
+    assert!(text.contains("  hjælp: "), "every problem has a hint:\n{text}");
+    assert!(!t.path("state").exists(), "check creates nothing");
+    assert!(!t.path("inbox/afvist").exists(), "check moves nothing");
+    assert!(t.path("inbox/unknown-area.md").exists());
+}
+
+#[test]
+fn all_problems_of_a_file_are_reported_at_once() {
+    let t = Test::example_without_items();
+    let mut front = OK.to_vec();
+    front[3] = "area = \"Kultur\"";
+    front[4] = "kind = \"vedtagelse\"";
+    front.push("closed = true");
+    t.write("inbox/many.md", item(&front, "x\n"));
+    let text = stdout(&t.must(&["check"], 1));
+    assert_eq!(text.matches("inbox/many.md:").count(), 3, "{text}");
+}
+
+#[test]
+fn duplicate_ids_name_each_other() {
+    let t = Test::example_without_items();
+    t.write("inbox/a.md", item(&OK, "a\n"));
+    t.write("inbox/b.md", item(&OK, "b\n"));
+    let text = stdout(&t.must(&["check"], 1));
+    assert!(
+        text.contains(
+            "inbox/a.md:1:1: fejl: id \"2027-01-28-test\" står i 2 filer: a.md, b.md"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("inbox/b.md:1:1:"), "{text}");
+}
+
+#[test]
+fn broken_roster_and_config_are_reported() {
+    let t = Test::example();
+    t.write("members.csv", "name,email,role,party,municipality,vote\nA,ikke-en-adresse,medlem,,,ja\nB,b@example.org,borgmester,,,ja\n");
+    let text = stdout(&t.must(&["check"], 1));
+    assert!(
+        text.contains(
+            "members.csv:2:3: fejl: \"ikke-en-adresse\" er ikke en gyldig mailadresse"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("members.csv:3:17: fejl: ukendt rolle \"borgmester\""),
+        "{text}"
+    );
+
+    let config = std::fs::read_to_string(t.path("council.toml"))
+        .unwrap()
+        .replace("send_time", "sende_tid");
+    t.write("council.toml", config);
+    let text = stdout(&t.must(&["check"], 1));
+    assert!(text.contains("fejl: ukendt felt `sende_tid` i [schedule]"), "{text}");
+}

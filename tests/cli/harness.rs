@@ -1,0 +1,161 @@
+//! A workspace in a temporary folder and a way to run `kkr` in it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+/// A throw-away council workspace.
+pub(crate) struct Test {
+    dir: tempfile::TempDir,
+}
+
+/// The repository, which is the example workspace.
+pub(crate) fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        // Only the example's own inputs, not what a local run left behind.
+        if name == "behandlet" || name == "afvist" || name == ".work" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Makes a file look complete: unchanged for longer than the inbox's quiet period.
+#[allow(clippy::disallowed_methods, reason = "file ages are real time")]
+pub(crate) fn age(path: &Path) {
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    let f = fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(old).unwrap();
+}
+
+fn age_tree(dir: &Path) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            age_tree(&entry.path());
+        } else {
+            age(&entry.path());
+        }
+    }
+}
+
+impl Test {
+    /// A copy of the repository's example workspace (council.toml, members.csv, inbox/).
+    pub(crate) fn example() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(repo().join("council.toml"), dir.path().join("council.toml")).unwrap();
+        fs::copy(repo().join("members.csv"), dir.path().join("members.csv")).unwrap();
+        copy_dir(&repo().join("inbox"), &dir.path().join("inbox"));
+        age_tree(&dir.path().join("inbox"));
+        Self { dir }
+    }
+
+    /// The example workspace without its items (the attachment stays in `inbox/bilag/`).
+    pub(crate) fn example_without_items() -> Self {
+        let t = Self::example();
+        for entry in fs::read_dir(t.path("inbox")).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "md") {
+                fs::remove_file(p).unwrap();
+            }
+        }
+        t
+    }
+
+    /// A path in the workspace.
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file (aged, so it is complete) and returns self.
+    pub(crate) fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, content).unwrap();
+        age(&p);
+        self
+    }
+
+    /// Runs `kkr -C <workspace> ARGS`.
+    pub(crate) fn kkr(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kkr"))
+            .arg("-C")
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs kkr and requires the exit code.
+    #[track_caller]
+    pub(crate) fn must(&self, args: &[&str], code: i32) -> Output {
+        let out = self.kkr(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "kkr {args:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// The files in a folder of the workspace, sorted (empty when it does not exist).
+    pub(crate) fn files(&self, rel: &str) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(self.path(rel))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+/// Runs a poppler tool on a PDF and returns its output.
+#[track_caller]
+pub(crate) fn poppler(tool: &str, args: &[&str], pdf: &Path) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .arg(pdf)
+        .args(if tool == "pdftotext" { &["-"][..] } else { &[][..] })
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} is needed (poppler-utils): {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Text with all runs of white space folded to one space.
+pub(crate) fn fold(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Standard output as text.
+pub(crate) fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real `kkr` binary on real workspaces, real PDFs read back with poppler.
+
+mod harness;
+
+mod check;
+mod render;
+mod run;

@@ -1,0 +1,117 @@
+//! The agenda PDF read back: Danish text, embedded fonts, reproducible bytes, literal titles.
+
+use std::fs;
+
+use crate::check::{OK, item};
+use crate::harness::{Test, fold, poppler, stdout};
+
+fn titles(t: &Test) -> Vec<String> {
+    let mut v = Vec::new();
+    for name in t.files("inbox") {
+        let text = fs::read_to_string(t.path(&format!("inbox/{name}"))).unwrap();
+        let line = text.lines().find(|l| l.starts_with("title = ")).unwrap();
+        v.push(line.trim_start_matches("title = ").trim_matches('"').to_owned());
+    }
+    v
+}
+
+#[test]
+fn the_agenda_has_council_date_every_title_and_page_numbers() {
+    let t = Test::example();
+    let titles = titles(&t);
+    assert_eq!(titles.len(), 12);
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
+    let pdf = t.path("outbox/2027-01-28/dagsorden.pdf");
+    let text = fold(&poppler("pdftotext", &[], &pdf));
+    assert!(text.contains("KKR Hovedstaden"));
+    assert!(text.contains("torsdag den 28. januar 2027 kl. 9.00"), "{text}");
+    assert!(text.contains("Side 1 af"));
+    assert!(!text.contains("UDKAST"), "the sent agenda is not a draft");
+    for title in &titles {
+        assert!(text.contains(&fold(title)), "missing title {title}");
+    }
+    assert!(text.contains("Lukket punkt"), "the closed item is marked");
+    assert!(text.contains("Bilag 3.1 – fordeling-praktikpladser-2027.pdf"));
+
+    let info = poppler("pdfinfo", &[], &pdf);
+    assert!(
+        info.contains(
+            "Title:           KKR Hovedstaden – dagsorden til mødet 28. januar 2027"
+        ),
+        "{info}"
+    );
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    assert!(info.contains("Page size:       595.276 x 841.89 pts (A4)"), "{info}");
+    let meta = poppler("pdfinfo", &["-meta"], &pdf);
+    assert!(
+        meta.contains("<pdfaid:part>2</pdfaid:part>")
+            && meta.contains("<pdfaid:conformance>B</pdfaid:conformance>"),
+        "PDF/A-2b is declared"
+    );
+    assert!(meta.contains("pdfuaid:part>1<"), "PDF/UA-1 is declared");
+    assert!(meta.contains(">da<"), "the language is Danish");
+
+    let fonts = poppler("pdffonts", &[], &pdf);
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let n = cols.len();
+        assert_eq!(cols[n - 5], "yes", "font not embedded: {row}");
+    }
+}
+
+#[test]
+fn renders_are_byte_identical() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", "2027-01-20T12:00"], 0);
+    let (a, b) = (t.path("a.pdf"), t.path("b.pdf"));
+    t.must(
+        &["render", "2027-01-28", "-o", a.to_str().unwrap(), "--now", "2027-01-20T13:00"],
+        0,
+    );
+    t.must(
+        &["render", "2027-01-28", "-o", b.to_str().unwrap(), "--now", "2027-01-25T08:00"],
+        0,
+    );
+    let a = fs::read(t.path("a.pdf")).unwrap();
+    assert!(a.starts_with(b"%PDF-"));
+    assert_eq!(
+        a,
+        fs::read(t.path("b.pdf")).unwrap(),
+        "same input, same bytes, whatever the time"
+    );
+    let info = poppler("pdfinfo", &[], &t.path("a.pdf"));
+    assert!(
+        info.contains("CreationDate:    Wed Jan 20 11:00:00 2027 UTC"),
+        "the date is when the content changed: {info}"
+    );
+}
+
+#[test]
+fn typst_and_handlebars_syntax_in_a_title_appear_literally() {
+    let t = Test::example_without_items();
+    let mut front = OK.to_vec();
+    let title = r#"Budget #panic("x") $x$ ] \ {{x}} <script>"#;
+    let line = format!("title = '{title}'");
+    front[2] = &line;
+    t.write(
+        "inbox/evil.md",
+        item(&front, "Brødtekst med #read(\"/etc/passwd\") og *stjerner*.\n"),
+    );
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
+    let text =
+        fold(&poppler("pdftotext", &[], &t.path("outbox/2027-01-28/dagsorden.pdf")));
+    assert!(text.contains(title), "{text}");
+    assert!(text.contains("#read(\"/etc/passwd\")"), "{text}");
+}
+
+#[test]
+fn render_previews_inbox_items_without_taking_them_in() {
+    let t = Test::example();
+    let out = t.must(&["render", "2027-01-28", "--now", "2027-01-10T09:00"], 0);
+    assert!(stdout(&out).contains("12 punkter"), "{}", stdout(&out));
+    assert!(t.path("outbox/2027-01-28/visning-dagsorden.pdf").exists());
+    assert_eq!(t.files("inbox").len(), 12, "nothing was taken in");
+    assert!(!t.path("state/kkr.sqlite").exists());
+}

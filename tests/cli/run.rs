@@ -1,0 +1,199 @@
+//! `kkr run --once`: intake, drafts, the agenda at its moment, one mail per recipient.
+
+use std::collections::HashSet;
+use std::fs;
+
+use mail_parser::{MessageParser, MimeHeaders};
+
+use crate::check::{OK, item};
+use crate::harness::{Test, fold, poppler, stderr};
+
+const SEND: &str = "2027-01-21T09:00";
+
+fn roster(t: &Test) -> Vec<(String, String)> {
+    let text = fs::read_to_string(t.path("members.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    rdr.records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_owned(), r[1].to_owned()))
+        .collect()
+}
+
+#[test]
+fn before_the_send_moment_only_the_draft_is_made() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", "2027-01-21T08:59"], 0);
+    assert_eq!(t.files("inbox/behandlet/2027-01-28").len(), 12);
+    assert!(
+        t.files("inbox").is_empty(),
+        "every item was taken in: {:?}",
+        t.files("inbox")
+    );
+    assert!(
+        t.path("inbox/bilag/fordeling-praktikpladser-2027.pdf").exists(),
+        "attachments are not moved"
+    );
+    assert!(t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists());
+    assert!(!t.path("outbox/2027-01-28/dagsorden.pdf").exists());
+    assert!(t.files("outbox/mail").is_empty());
+    let text =
+        poppler("pdftotext", &[], &t.path("outbox/2027-01-28/dagsorden-udkast.pdf"));
+    assert!(text.contains("UDKAST"), "the draft is marked");
+}
+
+#[test]
+fn at_the_send_moment_every_recipient_gets_one_mail_with_the_agenda() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let members = roster(&t);
+    let mails = t.files("outbox/mail");
+    assert_eq!(mails.len(), members.len(), "one .eml per roster row");
+    let pdf = fs::read(t.path("outbox/2027-01-28/dagsorden.pdf")).unwrap();
+    let mut ids = HashSet::new();
+    let mut to = HashSet::new();
+    for name in &mails {
+        let raw = fs::read(t.path(&format!("outbox/mail/{name}"))).unwrap();
+        let msg = MessageParser::default().parse(&raw).expect("the .eml parses");
+        assert_eq!(
+            msg.subject(),
+            Some("KKR Hovedstaden – dagsorden til mødet 28. januar 2027")
+        );
+        assert!(
+            ids.insert(msg.message_id().unwrap().to_owned()),
+            "Message-IDs are unique"
+        );
+        let addr = msg.to().unwrap().first().unwrap().address().unwrap().to_owned();
+        to.insert(addr);
+        let attachment = msg
+            .attachments()
+            .find(|a| a.attachment_name() == Some("dagsorden.pdf"))
+            .expect("the PDF is attached");
+        assert_eq!(
+            attachment.contents(),
+            &pdf[..],
+            "the mailed PDF is the one in outbox/"
+        );
+        let ics = msg
+            .attachments()
+            .find(|a| a.attachment_name() == Some("moede.ics"))
+            .expect("the invitation is attached");
+        assert!(
+            String::from_utf8_lossy(ics.contents())
+                .contains("UID:kkr-hovedstaden-2027-01-28@kkr")
+        );
+        assert!(
+            msg.body_text(0).unwrap().contains("torsdag den 28. januar 2027 kl. 9.00")
+        );
+    }
+    let expected: HashSet<String> = members.iter().map(|(_, e)| e.clone()).collect();
+    assert_eq!(to, expected, "the To addresses are exactly the roster");
+
+    // Running again sends nothing new.
+    let before: Vec<_> = mails
+        .iter()
+        .map(|m| {
+            fs::metadata(t.path(&format!("outbox/mail/{m}"))).unwrap().modified().unwrap()
+        })
+        .collect();
+    t.must(&["run", "--once", "--now", "2027-01-21T09:05"], 0);
+    let after: Vec<_> = mails
+        .iter()
+        .map(|m| {
+            fs::metadata(t.path(&format!("outbox/mail/{m}"))).unwrap().modified().unwrap()
+        })
+        .collect();
+    assert_eq!(before, after, "nothing is sent twice");
+    assert_eq!(t.files("outbox/mail").len(), members.len());
+}
+
+#[test]
+fn one_minute_before_nothing_is_sent_and_at_the_moment_it_is() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", "2027-01-21T08:59"], 0);
+    assert!(t.files("outbox/mail").is_empty());
+    t.must(&["run", "--once", "--now", SEND], 0);
+    assert_eq!(t.files("outbox/mail").len(), roster(&t).len());
+}
+
+#[test]
+fn invalid_files_go_to_afvist_with_a_report_and_the_rest_is_taken_in() {
+    let t = Test::example();
+    let mut front = OK.to_vec();
+    front[3] = "area = \"Kultur\"";
+    t.write("inbox/sub/bad.md", item(&front, "x\n"));
+    let out = t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 1);
+    assert!(stderr(&out).contains("afvist: inbox/sub/bad.md"), "{}", stderr(&out));
+    assert_eq!(t.files("inbox/afvist/sub"), ["bad.md", "bad.md.fejl.txt"]);
+    let report = fs::read_to_string(t.path("inbox/afvist/sub/bad.md.fejl.txt")).unwrap();
+    assert!(
+        report.contains("inbox/sub/bad.md:5:8: fejl: ukendt sagsområde \"Kultur\""),
+        "{report}"
+    );
+    assert_eq!(
+        t.files("inbox/behandlet/2027-01-28").len(),
+        12,
+        "the good files are taken in"
+    );
+
+    // The same name rejected again gets a counter.
+    t.write("inbox/sub/bad.md", item(&front, "y\n"));
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 1);
+    assert_eq!(
+        t.files("inbox/afvist/sub"),
+        ["bad-2.md", "bad-2.md.fejl.txt", "bad.md", "bad.md.fejl.txt"]
+    );
+}
+
+#[test]
+fn two_files_with_one_id_are_both_rejected() {
+    let t = Test::example_without_items();
+    t.write("inbox/a.md", item(&OK, "a\n"));
+    t.write("inbox/b.md", item(&OK, "b\n"));
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 1);
+    assert_eq!(
+        t.files("inbox/afvist"),
+        ["a.md", "a.md.fejl.txt", "b.md", "b.md.fejl.txt"]
+    );
+    let report = fs::read_to_string(t.path("inbox/afvist/a.md.fejl.txt")).unwrap();
+    assert!(report.contains("samme id står også i inbox/b.md"), "{report}");
+}
+
+#[test]
+fn files_still_being_written_wait_for_the_next_run() {
+    let t = Test::example_without_items();
+    fs::write(t.path("inbox/fresh.md"), item(&OK, "x\n")).unwrap();
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    assert!(t.path("inbox/fresh.md").exists(), "a file younger than 2 s is left alone");
+    crate::harness::age(&t.path("inbox/fresh.md"));
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    assert!(t.path("inbox/behandlet/2027-01-28/fresh.md").exists());
+}
+
+#[test]
+fn a_replaced_item_updates_the_draft() {
+    let t = Test::example_without_items();
+    t.write("inbox/a.md", item(&OK, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    let mut front = OK.to_vec();
+    front[2] = "title = \"Ny og bedre titel\"";
+    t.write("inbox/a.md", item(&front, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-10T10:00"], 0);
+    let text = fold(&poppler(
+        "pdftotext",
+        &[],
+        &t.path("outbox/2027-01-28/dagsorden-udkast.pdf"),
+    ));
+    assert!(text.contains("Ny og bedre titel"), "{text}");
+    assert!(!text.contains("Testpunkt"), "{text}");
+    assert_eq!(t.files("inbox/behandlet/2027-01-28"), ["a-2.md", "a.md"]);
+}
+
+#[test]
+fn an_invalid_roster_stops_sending_but_not_intake() {
+    let t = Test::example();
+    t.write("members.csv", "name,email,role,party,municipality,vote\nA,\"a@example.org\r\nBcc: x@evil.example\",medlem,,,ja\n");
+    let out = t.must(&["run", "--once", "--now", SEND], 1);
+    assert!(stderr(&out).contains("members.csv er ugyldig"), "{}", stderr(&out));
+    assert!(t.files("outbox/mail").is_empty());
+    assert!(t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists(), "drafts go on");
+}
