@@ -45,12 +45,17 @@ pub struct Outcome {
     pub roster_invalid: bool,
     /// Sending must be retried.
     pub transient: bool,
+    /// Something else failed (a document could not be made, a file not written).
+    pub failed: bool,
 }
 
 impl Outcome {
-    /// The exit code of `run --once` (SPEC §5): 1 rejected input, 3 retry, 0 done.
+    /// The exit code of `run --once` (SPEC §5): 4 a document failed, 1 rejected input,
+    /// 3 retry, 0 done.
     pub fn exit_code(&self) -> u8 {
-        if self.rejected > 0 || self.roster_invalid {
+        if self.failed {
+            4
+        } else if self.rejected > 0 || self.roster_invalid {
             1
         } else if self.transient {
             3
@@ -129,7 +134,10 @@ impl Council {
                         crate::fs::write_atomic(&draft, &pdf)?;
                         tracing::info!("udkast opdateret: {}", self.ws.rel(&draft));
                     }
-                    Err(e) => tracing::error!("{e}"),
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        outcome.failed = true;
+                    }
                 }
             }
         }
@@ -170,6 +178,7 @@ impl Council {
                         Err(e) => {
                             tracing::error!("{e}");
                             outcome.transient |= e.is_transient();
+                            outcome.failed |= !e.is_transient();
                         }
                     }
                 }

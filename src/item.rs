@@ -328,6 +328,15 @@ pub fn check(
         }
     }
     let late_reason = r.string(t, "late_reason", false);
+    for field in [&title, &recommendation, &public_title, &case, &late_reason] {
+        check_chars(&mut r, field.as_ref());
+    }
+    if let Some((offset, c)) = unprintable(body) {
+        let (message, hint) = unprintable_message(c);
+        let pos =
+            crate::report::Lines::new(text).pos(text, text.len() - body.len() + offset);
+        r.problems.push(Problem::at(pos, message).hint(hint));
+    }
     let withdrawn = r.boolean(t, "withdrawn").is_some_and(|b| b.value);
     let decision = read_decision(&mut r, t, closed);
     let refs = r.strings(t, "attachments");
@@ -396,6 +405,38 @@ pub fn check(
     Ok(CheckedItem { item, attachments })
 }
 
+/// Whether the embedded fonts can show `c` (white space always passes).
+pub fn is_printable(c: char) -> bool {
+    static COVERAGE: std::sync::OnceLock<Vec<typst::text::Coverage>> =
+        std::sync::OnceLock::new();
+    let coverage = COVERAGE.get_or_init(|| {
+        typst_kit::fonts::embedded().map(|(_, info)| info.coverage).collect()
+    });
+    c.is_whitespace() || coverage.iter().any(|cov| cov.contains(c as u32))
+}
+
+/// The first character the PDF fonts cannot show, with its byte offset.
+fn unprintable(text: &str) -> Option<(usize, char)> {
+    text.char_indices().find(|(_, c)| !c.is_control() && !is_printable(*c))
+}
+
+fn unprintable_message(c: char) -> (String, String) {
+    (
+        format!("tegnet \"{c}\" (U+{:04X}) kan ikke vises i PDF'en", c as u32),
+        "fjern det (fx emoji) eller skriv det med ord; skrifttyperne dækker latinske, græske og kyrilliske bogstaver og almindelige tegn".into(),
+    )
+}
+
+/// Reports a field's first character the fonts cannot show.
+fn check_chars(r: &mut TomlReader, value: Option<&At<String>>) {
+    if let Some(v) = value
+        && let Some((_, c)) = unprintable(&v.value)
+    {
+        let (message, hint) = unprintable_message(c);
+        r.problem(v.span.clone(), message, hint);
+    }
+}
+
 fn check_title(r: &mut TomlReader, title: &At<String>, key: &str) {
     let n = title.value.chars().count();
     if title.value.trim().is_empty() {
@@ -433,6 +474,8 @@ fn read_decision(
         );
     }
     let public_text = r.string(d, "public_text", false);
+    check_chars(r, text.as_ref());
+    check_chars(r, public_text.as_ref());
     if closed && public_text.as_ref().is_none_or(|p| p.value.trim().is_empty()) {
         r.problem(
             public_text.as_ref().and_then(|p| p.span.clone()).or(text.as_ref().and_then(|t| t.span.clone())),

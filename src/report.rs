@@ -44,7 +44,9 @@ pub struct FileReport<'a> {
 
 impl fmt::Display for FileReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for p in self.problems {
+        let mut problems: Vec<&Problem> = self.problems.iter().collect();
+        problems.sort_by_key(|p| (p.line, p.col));
+        for p in problems {
             writeln!(f, "{}:{}:{}: fejl: {}", self.path, p.line, p.col, p.message)?;
             if let Some(hint) = &p.hint {
                 writeln!(f, "  hjælp: {hint}")?;

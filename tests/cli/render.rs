@@ -115,3 +115,23 @@ fn render_previews_inbox_items_without_taking_them_in() {
     assert_eq!(t.files("inbox").len(), 12, "nothing was taken in");
     assert!(!t.path("state/kkr.sqlite").exists());
 }
+
+#[test]
+fn a_template_error_names_the_template_line() {
+    let t = Test::example();
+    let builtin =
+        fs::read_to_string(crate::harness::repo().join("templates/agenda.typ")).unwrap();
+    t.write(
+        "templates/common.typ",
+        fs::read(crate::harness::repo().join("templates/common.typ")).unwrap(),
+    );
+    t.write(
+        "templates/agenda.typ",
+        builtin.replacen("#cover(meeting)", "#cover(meeting)\n#let x = (1 +", 1),
+    );
+    let out = t.kkr(&["render", "2027-01-28", "--now", "2027-01-10T09:00"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = crate::harness::stderr(&out);
+    assert!(err.contains("templates/agenda.typ:"), "{err}");
+    assert!(err.contains(": fejl: "), "{err}");
+}

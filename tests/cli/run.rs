@@ -197,3 +197,38 @@ fn an_invalid_roster_stops_sending_but_not_intake() {
     assert!(t.files("outbox/mail").is_empty());
     assert!(t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists(), "drafts go on");
 }
+
+#[test]
+fn status_shows_what_was_sent_and_what_is_next() {
+    let t = Test::example();
+    let out = t.must(&["status", "--now", "2027-01-10T09:00"], 0);
+    assert!(
+        crate::harness::stdout(&out).contains("ingen punkter endnu"),
+        "{}",
+        crate::harness::stdout(&out)
+    );
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    let text =
+        crate::harness::stdout(&t.must(&["status", "--now", "2027-01-10T09:00"], 0));
+    assert!(text.contains("Møde 2027-01-28"), "{text}");
+    assert!(
+        text.contains("dagsorden: sendes torsdag den 21. januar 2027 kl. 9.00"),
+        "{text}"
+    );
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let text =
+        crate::harness::stdout(&t.must(&["status", "2027-01-28", "--now", SEND], 0));
+    let n = roster(&t).len();
+    assert!(text.contains(&format!("{n} sendt, 0 venter, 0 fejlet")), "{text}");
+}
+
+#[test]
+fn a_missed_agenda_is_not_sent_after_the_meeting_started() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    t.must(&["run", "--once", "--now", "2027-01-28T09:30"], 0);
+    assert!(t.files("outbox/mail").is_empty());
+    let text =
+        crate::harness::stdout(&t.must(&["status", "--now", "2027-01-28T09:30"], 0));
+    assert!(text.contains("IKKE SENDT"), "{text}");
+}
