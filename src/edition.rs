@@ -1,7 +1,7 @@
 //! What each document shows: the member and public editions' data, built before any template
 //! sees it, so a closed item's content never reaches a public template at all.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -117,7 +117,7 @@ pub struct DocData {
     /// `agenda.typ` or `minutes.typ`.
     pub template: &'static str,
     /// Virtual data files by path (`data/meeting.json`, `data/items/1.json`).
-    pub files: HashMap<String, Bytes>,
+    pub files: BTreeMap<String, Bytes>,
     /// The document title (PDF metadata).
     pub title: String,
     /// The PDF's date.
@@ -141,7 +141,7 @@ pub fn title(council: &Council, meeting: &MeetingConfig, kind: DocKind) -> Strin
 /// public title and public decision; nothing else of it is copied.
 pub fn build(input: &DocInput) -> DocData {
     let public = input.edition == Edition::Public;
-    let mut files = HashMap::new();
+    let mut files = BTreeMap::new();
     let mut attachments = Vec::new();
     for (i, entry) in input.entries.iter().enumerate() {
         let number = i + 1;
@@ -340,9 +340,7 @@ mod tests {
         };
         let item = closed_item();
         let public = build(&input(&council, &meeting, &item, Edition::Public));
-        let mut files: Vec<_> = public.files.iter().collect();
-        files.sort_by_key(|(p, _)| p.as_str());
-        for (path, bytes) in files {
+        for (path, bytes) in &public.files {
             let text = std::str::from_utf8(bytes.as_slice()).unwrap();
             assert!(!text.contains(SECRET), "{path} leaks: {text}");
         }

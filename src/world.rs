@@ -1,6 +1,6 @@
 //! DocWorld: the Typst `World` serving templates, the document's JSON data and attachments.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use typst::diag::{FileError, FileResult, PackageError};
@@ -33,7 +33,7 @@ pub struct Assets {
     /// Where attachments are kept by content hash, searched in order.
     attachments: Vec<PathBuf>,
     /// The document's data files, by virtual path (`data/meeting.json`, `data/items/1.json`).
-    data: HashMap<String, Bytes>,
+    data: BTreeMap<String, Bytes>,
 }
 
 impl FileLoader for Assets {
@@ -104,7 +104,7 @@ impl DocWorld {
         let assets = Assets {
             templates: templates.map(FsRoot::new),
             attachments,
-            data: HashMap::new(),
+            data: BTreeMap::new(),
         };
         Self {
             library: LazyHash::new(Library::default()),
@@ -119,7 +119,7 @@ impl DocWorld {
     pub fn prepare(
         &mut self,
         template: &str,
-        data: HashMap<String, Bytes>,
+        data: BTreeMap<String, Bytes>,
         today: Option<Datetime>,
     ) {
         self.main = file_id(&format!("/{template}"));
