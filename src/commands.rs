@@ -244,17 +244,7 @@ pub fn render(ws: &Workspace, clock: &Clock, cmd: &RenderCommand) -> Result<u8> 
             continue;
         }
         for a in &checked.attachments {
-            if let Some(data) = &a.bytes {
-                crate::fs::write_atomic(
-                    &preview.path().join(a.meta.stored_name()),
-                    data,
-                )?;
-            }
-            for (k, svg) in a.page_svgs.iter().enumerate() {
-                let page =
-                    preview.path().join(format!("{}-{}.svg", a.meta.sha256, k + 1));
-                crate::fs::write_atomic(&page, svg.as_bytes())?;
-            }
+            a.store(preview.path())?;
         }
         items.retain(|(_, _, i)| i.id != checked.item.id);
         items.push((

@@ -122,7 +122,6 @@ impl Council {
             let has_items = self.state(meeting).items > 0;
             if has_items && (intake.changed.contains(&meeting) || !draft.exists()) {
                 match deliver::render_agenda(
-                    &self.ws,
                     &self.config,
                     &self.ledger,
                     &mut self.renderer,

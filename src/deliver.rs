@@ -1,8 +1,6 @@
 //! Sending a document: render it once, record it and its recipients, then mail each recipient
 //! with the intent recorded before and the result after.
 
-use std::collections::HashMap;
-
 use jiff::Zoned;
 use jiff::civil::Date;
 use lettre::message::Mailbox;
@@ -37,7 +35,6 @@ pub fn agenda_items(ledger: &Ledger, meeting: Date) -> Result<Vec<StoredItem>> {
 
 /// Builds and renders a meeting's agenda (draft or as sent) from the ledger.
 pub fn render_agenda(
-    ws: &Workspace,
     config: &Config,
     ledger: &Ledger,
     renderer: &mut Renderer,
@@ -60,7 +57,6 @@ pub fn render_agenda(
         note: String::new(),
         changed_at,
     };
-    let _ = ws;
     renderer.render(&edition::build(&input))
 }
 
@@ -83,7 +79,6 @@ pub fn record_agenda(
         return Ok(doc);
     }
     let pdf = render_agenda(
-        ws,
         config,
         ledger,
         renderer,
@@ -171,11 +166,6 @@ pub fn deliver(
         Error::Usage(format!("mødet {} er fjernet fra council.toml", doc.meeting))
     })?;
     let kind = DocKind::Agenda;
-    let titles: HashMap<String, String> = agenda_items(ledger, doc.meeting)?
-        .into_iter()
-        .map(|s| (s.item.id.clone(), s.item.title))
-        .collect();
-    let _ = titles;
     let items = agenda_items(ledger, doc.meeting)?
         .iter()
         .enumerate()

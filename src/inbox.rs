@@ -275,27 +275,10 @@ pub fn intake(
             }
             v => v,
         };
-        let bytes = bytes.unwrap_or_default();
         match verdict {
             Verdict::Item(checked) => {
                 for a in &checked.attachments {
-                    if let Some(data) = &a.bytes {
-                        let path = ws.attachments().join(a.meta.stored_name());
-                        for (k, svg) in a.page_svgs.iter().enumerate() {
-                            let page = ws.attachments().join(format!(
-                                "{}-{}.svg",
-                                a.meta.sha256,
-                                k + 1
-                            ));
-                            if !page.exists() {
-                                crate::fs::write_atomic(&page, svg.as_bytes())?;
-                            }
-                        }
-                        // The original last: its presence means the pages are there too.
-                        if !path.exists() {
-                            crate::fs::write_atomic(&path, data)?;
-                        }
-                    }
+                    a.store(&ws.attachments())?;
                 }
                 let sha = hex(&Sha256::digest(
                     serde_json::to_vec(&checked.item).expect("items serialize"),
@@ -323,7 +306,6 @@ pub fn intake(
                 summary.accepted.push((c.rel, a.meeting));
             }
             Verdict::Rejected(problems) => {
-                let _ = bytes;
                 let report = reject(ws, &c, &problems, now.timestamp())?;
                 ledger.reject(&format!("inbox/{}", c.rel), &report, now.timestamp())?;
                 summary.rejected.push((c.rel, report));

@@ -154,6 +154,25 @@ pub struct LoadedAttachment {
     pub page_svgs: Vec<String>,
 }
 
+impl LoadedAttachment {
+    /// Stores the attachment (and a PDF's page images) by content hash in `dir`; the
+    /// original is written last, so its presence means the pages are there too.
+    pub fn store(&self, dir: &Path) -> crate::error::Result<()> {
+        let Some(data) = &self.bytes else { return Ok(()) };
+        for (k, svg) in self.page_svgs.iter().enumerate() {
+            let page = dir.join(format!("{}-{}.svg", self.meta.sha256, k + 1));
+            if !page.exists() {
+                crate::fs::write_atomic(&page, svg.as_bytes())?;
+            }
+        }
+        let path = dir.join(self.meta.stored_name());
+        if !path.exists() {
+            crate::fs::write_atomic(&path, data)?;
+        }
+        Ok(())
+    }
+}
+
 /// A checked item with its attachments' bytes.
 #[derive(Debug, Clone)]
 pub struct CheckedItem {
@@ -188,8 +207,7 @@ pub fn as_text(bytes: &[u8]) -> Result<&str, Problem> {
     if bytes.is_empty() {
         return Err(Problem::file("filen er tom").hint("gem filen igen med indhold"));
     }
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        let _ = nul;
+    if bytes.contains(&0) {
         return Err(Problem::file(
             "filen er ikke en tekstfil (den indeholder binære data)",
         )
