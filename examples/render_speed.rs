@@ -57,7 +57,7 @@ fn main() {
     let ws = Workspace::new(dir.path());
     let start = clock::parse_now("2027-01-10T09:00").unwrap().timestamp();
     let mut council = Council::open(ws.clone(), Clock::starting_at(start), true).unwrap();
-    council.pass().unwrap();
+    council.pass(&Default::default()).unwrap();
     let meeting = jiff::civil::date(2027, 1, 28);
     let m = council.config.meeting(meeting).unwrap().clone();
     let items = deliver::agenda_items(&council.ledger, meeting).unwrap();
@@ -65,7 +65,11 @@ fn main() {
         edition::build(&DocInput {
             council: &council.config.council,
             meeting: &m,
-            entries: items.iter().map(|item| Entry { item, status: "" }).collect(),
+            entries: items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| Entry { item, status: "", number: i + 1 })
+                .collect(),
             attendance: None,
             kind: DocKind::Agenda,
             edition: Edition::Member,

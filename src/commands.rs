@@ -117,7 +117,11 @@ pub fn status(ws: &Workspace, clock: &Clock, meeting: Option<&str>) -> Result<u8
             Some(l) => l.documents(m.date, "agenda")?,
             None => Vec::new(),
         };
-        let state = MeetingState { agenda_sent: !docs.is_empty(), items: items.len() };
+        let state = MeetingState {
+            agenda_sent: !docs.is_empty(),
+            items: items.len(),
+            ..Default::default()
+        };
         println!(
             "\nMøde {} ({}), {} punkter",
             m.date,
@@ -275,7 +279,11 @@ pub fn render(ws: &Workspace, clock: &Clock, cmd: &RenderCommand) -> Result<u8> 
     let input = DocInput {
         council: &config.council,
         meeting,
-        entries: items.iter().map(|item| Entry { item, status: "" }).collect(),
+        entries: items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| Entry { item, status: "", number: i + 1 })
+            .collect(),
         attendance: attendance.as_ref(),
         kind,
         edition,

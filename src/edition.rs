@@ -28,6 +28,18 @@ pub enum DocKind {
 }
 
 impl DocKind {
+    /// The kind of a recorded document.
+    pub fn from_ledger(kind: &str, seq: i64) -> Option<Self> {
+        Some(match kind {
+            "draft" => Self::Draft,
+            "agenda" => Self::Agenda,
+            "supplement" => Self::Supplement(seq),
+            "correction" => Self::Correction(seq),
+            "minutes" => Self::Minutes,
+            _ => return None,
+        })
+    }
+
     /// The ledger's name for the kind.
     pub fn ledger_kind(self) -> &'static str {
         match self {
@@ -87,7 +99,9 @@ pub struct Entry<'a> {
     /// The item.
     pub item: &'a Item,
     /// `""`, `"ny"`, `"ændret"` or `"trukket"`.
-    pub status: &'static str,
+    pub status: &'a str,
+    /// Its number on the agenda.
+    pub number: usize,
 }
 
 /// Everything a document is made from.
@@ -144,7 +158,8 @@ pub fn build(input: &DocInput) -> DocData {
     let mut files = BTreeMap::new();
     let mut attachments = Vec::new();
     for (i, entry) in input.entries.iter().enumerate() {
-        let number = i + 1;
+        let number = entry.number;
+        let file = i + 1;
         let value = if public && entry.item.closed {
             closed_public_json(entry, number)
         } else {
@@ -172,7 +187,7 @@ pub fn build(input: &DocInput) -> DocData {
                 .collect();
             full_json(entry, number, labels, public)
         };
-        files.insert(format!("data/items/{number}.json"), json_bytes(&value));
+        files.insert(format!("data/items/{file}.json"), json_bytes(&value));
     }
     let m = input.meeting;
     let title = title(input.council, m, input.kind);
@@ -320,7 +335,7 @@ mod tests {
         DocInput {
             council,
             meeting,
-            entries: vec![Entry { item, status: "" }],
+            entries: vec![Entry { item, status: "", number: 1 }],
             attendance: None,
             kind: DocKind::Minutes,
             edition,

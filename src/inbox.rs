@@ -1,6 +1,6 @@
 //! The inbox: finding complete files, claiming them, and taking them in or rejecting them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -193,6 +193,7 @@ pub fn intake(
     names: Option<&[String]>,
     ledger: &mut Ledger,
     now: &jiff::Zoned,
+    renamed: &HashSet<PathBuf>,
 ) -> Result<Intake> {
     let mut summary = Intake::default();
     // Files claimed by an earlier run that stopped half-way come first.
@@ -203,7 +204,7 @@ pub fn intake(
         claimed.push(c);
     }
     for c in scan(ws) {
-        if !is_complete(&c.path) {
+        if !renamed.contains(&c.path) && !is_complete(&c.path) {
             summary.waiting += 1;
             continue;
         }

@@ -10,7 +10,8 @@ use crate::error::Result;
 use crate::item::{Attendance, Item};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE items (
     id          TEXT NOT NULL,
     version     INTEGER NOT NULL,
@@ -62,7 +63,20 @@ CREATE TABLE rejections (
     report      TEXT NOT NULL,
     at          TEXT NOT NULL
 );
-"];
+",
+    "
+ALTER TABLE documents ADD COLUMN summary_at TEXT;
+ALTER TABLE deliveries ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_state ON deliveries (state, next_at);
+",
+];
+
+/// The columns of a document row, in the order [`document`] reads them.
+const DOC_COLUMNS: &str =
+    "id, meeting, kind, seq, file, sha256, created_at, late, items, summary_at";
+
+/// The columns of a delivery row, in the order [`delivery`] reads them.
+const DELIVERY_COLUMNS: &str = "document, recipient, name, message_id, state, attempts, last_error, updated_at, next_at, generation";
 
 /// An accepted item version with its bookkeeping.
 #[derive(Debug, Clone)]
@@ -96,6 +110,25 @@ pub struct Document {
     pub created_at: Timestamp,
     /// Whether it went out after its scheduled moment.
     pub late: bool,
+    /// The items it shows.
+    pub shown: Vec<Shown>,
+    /// When the secretariat was told about failed deliveries, if it was.
+    pub summary_at: Option<Timestamp>,
+}
+
+/// An item as a sent document showed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shown {
+    /// Item id.
+    pub id: String,
+    /// Hash of the item's agenda content (its decision left out).
+    pub hash: String,
+    /// Its number on the agenda.
+    pub number: usize,
+    /// Its title (as members read it).
+    pub title: String,
+    /// `""`, `"ny"`, `"ændret"` or `"trukket"`.
+    pub status: String,
 }
 
 /// Where one recipient's copy of a document stands.
@@ -114,7 +147,8 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    fn as_str(self) -> &'static str {
+    /// The ledger's word for the state.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Sending => "sending",
@@ -154,6 +188,10 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// When the state last changed.
     pub updated_at: Timestamp,
+    /// When a retry is due.
+    pub next_at: Option<Timestamp>,
+    /// How many deliberate resends there have been (part of the Message-ID).
+    pub generation: i64,
 }
 
 /// The ledger.
@@ -222,6 +260,15 @@ impl Ledger {
             )
             .optional()?
             .transpose()
+    }
+
+    /// Every version of an item, oldest first.
+    pub fn item_versions(&self, id: &str) -> Result<Vec<StoredItem>> {
+        let mut stmt = self.conn.prepare("SELECT data, version, arrival, accepted_at FROM items WHERE id = ?1 ORDER BY version")?;
+        let items = stmt
+            .query_map([id], stored_item)?
+            .collect::<rusqlite::Result<Result<Vec<_>>>>()??;
+        Ok(items)
     }
 
     /// The latest version of every item of a meeting, in agenda order (order, then arrival).
@@ -344,11 +391,73 @@ impl Ledger {
 
     /// The documents of a meeting of one kind, in sequence order.
     pub fn documents(&self, meeting: Date, kind: &str) -> Result<Vec<Document>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, meeting, kind, seq, file, sha256, created_at, late FROM documents WHERE meeting = ?1 AND kind = ?2 ORDER BY seq",
-        )?;
+        let sql = format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE meeting = ?1 AND kind = ?2 ORDER BY seq"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params![meeting.to_string(), kind], document)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every document of a meeting, in the order they were made.
+    pub fn meeting_documents(&self, meeting: Date) -> Result<Vec<Document>> {
+        let sql =
+            format!("SELECT {DOC_COLUMNS} FROM documents WHERE meeting = ?1 ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([meeting.to_string()], document)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records that the secretariat was told about a document's failed deliveries.
+    pub fn mark_summary(&mut self, document: i64, now: Timestamp) -> Result<()> {
+        self.conn.execute(
+            "UPDATE documents SET summary_at = ?2 WHERE id = ?1",
+            params![document, now.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// The earliest retry still owed, for the daemon to wake up.
+    pub fn next_retry(&self) -> Result<Option<Timestamp>> {
+        let s: Option<String> = self.conn.query_row(
+            "SELECT MIN(next_at) FROM deliveries WHERE state = 'retry'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(s.map(ts))
+    }
+
+    /// Makes deliveries of a document owed again (a deliberate resend, with a new
+    /// Message-ID generation); `only` limits it to one address. Returns how many.
+    pub fn resend(
+        &mut self,
+        document: i64,
+        only: Option<&str>,
+        message_id: &dyn Fn(&str, i64) -> String,
+        now: Timestamp,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(String, i64)> = {
+            let mut stmt = tx.prepare(
+                "SELECT recipient, generation FROM deliveries WHERE document = ?1",
+            )?;
+            let rows = stmt.query_map([document], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut n = 0;
+        for (recipient, generation) in rows {
+            if only.is_some_and(|o| !o.eq_ignore_ascii_case(&recipient)) {
+                continue;
+            }
+            let generation = generation + 1;
+            tx.execute(
+                "UPDATE deliveries SET state = 'pending', generation = ?3, message_id = ?4, next_at = NULL, last_error = NULL, updated_at = ?5 WHERE document = ?1 AND recipient = ?2",
+                params![document, recipient, generation, message_id(&recipient, generation), now.to_string()],
+            )?;
+            n += 1;
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Records a document and a pending delivery for each recipient, in one transaction: from
@@ -360,7 +469,7 @@ impl Ledger {
         now: Timestamp,
     ) -> Result<Document> {
         let tx = self.conn.transaction()?;
-        let items = serde_json::to_string(&doc.items).expect("pairs serialize");
+        let items = serde_json::to_string(&doc.shown).expect("entries serialize");
         tx.execute(
             "INSERT INTO documents (meeting, kind, seq, file, sha256, items, created_at, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![doc.meeting.to_string(), doc.kind, doc.seq, doc.file, doc.sha256, items, now.to_string(), doc.late],
@@ -373,48 +482,36 @@ impl Ledger {
             )?;
         }
         tx.commit()?;
-        let doc = self.conn.query_row(
-            "SELECT id, meeting, kind, seq, file, sha256, created_at, late FROM documents WHERE id = ?1",
-            [id],
-            document,
-        )?;
-        Ok(doc)
+        let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1");
+        Ok(self.conn.query_row(&sql, [id], document)?)
     }
 
     /// The deliveries of a document.
     pub fn deliveries(&self, document: i64) -> Result<Vec<Delivery>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT document, recipient, name, message_id, state, attempts, last_error, updated_at FROM deliveries WHERE document = ?1 ORDER BY rowid",
-        )?;
-        let rows = stmt.query_map([document], |r| {
-            Ok(Delivery {
-                document: r.get(0)?,
-                recipient: r.get(1)?,
-                name: r.get(2)?,
-                message_id: r.get(3)?,
-                state: DeliveryState::parse(&r.get::<_, String>(4)?),
-                attempts: r.get(5)?,
-                last_error: r.get(6)?,
-                updated_at: ts(r.get(7)?),
-            })
-        })?;
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE document = ?1 ORDER BY rowid"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([document], delivery)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records a state change of one delivery (committed before this returns).
+    /// Records a state change of one delivery (committed before this returns). `next_at`
+    /// is when a retry is due.
     pub fn mark(
         &mut self,
         document: i64,
         recipient: &str,
         state: DeliveryState,
         error: Option<&str>,
+        next_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<()> {
         let attempts = i64::from(state == DeliveryState::Sending);
         self.conn.execute(
-            "UPDATE deliveries SET state = ?3, attempts = attempts + ?4, last_error = COALESCE(?5, last_error), updated_at = ?6
+            "UPDATE deliveries SET state = ?3, attempts = attempts + ?4, last_error = COALESCE(?5, last_error), updated_at = ?6, next_at = ?7
              WHERE document = ?1 AND recipient = ?2",
-            params![document, recipient, state.as_str(), attempts, error, now.to_string()],
+            params![document, recipient, state.as_str(), attempts, error, now.to_string(), next_at.map(|t| t.to_string())],
         )?;
         Ok(())
     }
@@ -433,8 +530,8 @@ pub struct NewDocument {
     pub file: String,
     /// SHA-256 of the PDF.
     pub sha256: String,
-    /// The item versions it shows: (id, version).
-    pub items: Vec<(String, i64)>,
+    /// The items it shows.
+    pub shown: Vec<Shown>,
     /// Whether it went out after its scheduled moment.
     pub late: bool,
 }
@@ -466,6 +563,23 @@ fn document(r: &rusqlite::Row) -> rusqlite::Result<Document> {
         sha256: r.get(5)?,
         created_at: ts(r.get(6)?),
         late: r.get(7)?,
+        shown: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        summary_at: r.get::<_, Option<String>>(9)?.map(ts),
+    })
+}
+
+fn delivery(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        document: r.get(0)?,
+        recipient: r.get(1)?,
+        name: r.get(2)?,
+        message_id: r.get(3)?,
+        state: DeliveryState::parse(&r.get::<_, String>(4)?),
+        attempts: r.get(5)?,
+        last_error: r.get(6)?,
+        updated_at: ts(r.get(7)?),
+        next_at: r.get::<_, Option<String>>(8)?.map(ts),
+        generation: r.get(9)?,
     })
 }
 
@@ -536,14 +650,14 @@ mod tests {
             seq: 1,
             file: "outbox/2027-01-28/dagsorden.pdf".into(),
             sha256: "x".into(),
-            items: vec![("a".into(), 1)],
+            shown: vec![],
             late: false,
         };
         let recipients =
             vec![("a@example.org".to_owned(), "A".to_owned(), "<1@x>".to_owned())];
         let d = l.add_document(&doc, &recipients, t).unwrap();
-        l.mark(d.id, "a@example.org", DeliveryState::Sending, None, t).unwrap();
-        l.mark(d.id, "a@example.org", DeliveryState::Sent, None, t).unwrap();
+        l.mark(d.id, "a@example.org", DeliveryState::Sending, None, None, t).unwrap();
+        l.mark(d.id, "a@example.org", DeliveryState::Sent, None, None, t).unwrap();
         let ds = l.deliveries(d.id).unwrap();
         assert_eq!(ds[0].state, DeliveryState::Sent);
         assert_eq!(ds[0].attempts, 1);

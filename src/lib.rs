@@ -22,6 +22,7 @@ pub mod markdown;
 pub mod render;
 pub mod report;
 pub mod schedule;
+pub mod shutdown;
 pub mod spanned;
 pub mod workspace;
 pub mod world;

@@ -15,6 +15,10 @@ pub struct MeetingState {
     pub agenda_sent: bool,
     /// Items on the agenda (withdrawn ones not counted).
     pub items: usize,
+    /// Items accepted after the agenda was sent and on no document yet.
+    pub new_items: usize,
+    /// Items changed or withdrawn since a document showed them.
+    pub changed_items: usize,
 }
 
 /// Work that is due now.
@@ -26,6 +30,16 @@ pub enum Job {
         meeting: Date,
         /// It is past its moment (the run was down): the log and status say so.
         late: bool,
+    },
+    /// Send a supplementary agenda with the items that came after the agenda.
+    SendSupplement {
+        /// The meeting.
+        meeting: Date,
+    },
+    /// Send a corrected agenda.
+    SendCorrection {
+        /// The meeting.
+        meeting: Date,
     },
 }
 
@@ -83,6 +97,14 @@ pub fn due(
             let moment = config.schedule.agenda_due(m);
             let late = now.timestamp().duration_since(moment.timestamp()) > GRACE;
             jobs.push(Job::SendAgenda { meeting: m.date, late });
+        } else if s.agenda_sent && *now < m.starts_at() {
+            // Nothing is sent once the meeting has started.
+            if s.new_items > 0 {
+                jobs.push(Job::SendSupplement { meeting: m.date });
+            }
+            if s.changed_items > 0 {
+                jobs.push(Job::SendCorrection { meeting: m.date });
+            }
         }
     }
     jobs
@@ -120,7 +142,25 @@ mod tests {
     }
 
     fn with_items(_: Date) -> MeetingState {
-        MeetingState { agenda_sent: false, items: 3 }
+        MeetingState { agenda_sent: false, items: 3, ..Default::default() }
+    }
+
+    #[test]
+    fn late_and_changed_items_after_sending_until_the_meeting_starts() {
+        let c = config(&["2027-01-28"], "09:00");
+        let d = jiff::civil::date(2027, 1, 28);
+        let state = |_| MeetingState {
+            agenda_sent: true,
+            items: 4,
+            new_items: 1,
+            changed_items: 1,
+        };
+        let jobs = due(&parse_now("2027-01-25T10:00").unwrap(), &c, &state);
+        assert_eq!(
+            jobs,
+            [Job::SendSupplement { meeting: d }, Job::SendCorrection { meeting: d }]
+        );
+        assert!(due(&parse_now("2027-01-28T09:00").unwrap(), &c, &state).is_empty());
     }
 
     #[test]
@@ -132,7 +172,7 @@ mod tests {
             jobs,
             [Job::SendAgenda { meeting: jiff::civil::date(2027, 1, 28), late: false }]
         );
-        let sent = |_| MeetingState { agenda_sent: true, items: 3 };
+        let sent = |_| MeetingState { agenda_sent: true, items: 3, ..Default::default() };
         assert!(due(&parse_now("2027-01-21T09:01").unwrap(), &c, &sent).is_empty());
     }
 
