@@ -3,5 +3,7 @@
 mod harness;
 
 mod check;
+mod deliver;
 mod render;
 mod run;
+mod smtp;

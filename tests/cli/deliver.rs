@@ -1,0 +1,401 @@
+//! Delivery through a real SMTP server on 127.0.0.1: timing, DST, refusals, outages,
+//! supplements and corrections, and kill -9 in the middle of a send.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::check::{OK, item};
+use crate::harness::{Test, fold, poppler, stderr, stdout};
+use crate::smtp::{Behaviour, Sink, free_port};
+
+const SEND: &str = "2027-01-21T09:00";
+
+/// The example workspace mailing through the server on `port`.
+fn with_smtp(port: u16) -> Test {
+    let t = Test::example();
+    smtp_config(&t, port);
+    t
+}
+
+fn smtp_config(t: &Test, port: u16) {
+    let mut config = fs::read_to_string(t.path("council.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"
+    ));
+    t.write("council.toml", config);
+}
+
+fn recipients(t: &Test) -> Vec<String> {
+    let text = fs::read_to_string(t.path("members.csv")).unwrap();
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap()[1].to_owned())
+        .collect()
+}
+
+/// Messages per recipient for documents whose subject contains `what`.
+fn per_recipient(sink: &Sink, what: &str) -> BTreeMap<String, Vec<String>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in sink.messages() {
+        if !subject(&m).contains(what) {
+            continue;
+        }
+        let parsed =
+            mail_parser::MessageParser::default().parse(m.data.as_bytes()).unwrap();
+        for to in &m.to {
+            map.entry(to.clone())
+                .or_default()
+                .push(parsed.message_id().unwrap().to_owned());
+        }
+    }
+    map
+}
+
+/// A message's decoded subject.
+fn subject(m: &crate::smtp::Received) -> String {
+    let parsed = mail_parser::MessageParser::default().parse(m.data.as_bytes());
+    parsed.and_then(|p| p.subject().map(str::to_owned)).unwrap_or_default()
+}
+
+#[track_caller]
+fn assert_once_each(t: &Test, sink: &Sink, what: &str) {
+    let got = per_recipient(sink, what);
+    let all = recipients(t);
+    for r in &all {
+        assert_eq!(
+            got.get(r).map(Vec::len),
+            Some(1),
+            "{r} should have exactly one {what}"
+        );
+    }
+    assert_eq!(got.len(), all.len());
+}
+
+#[test]
+fn agenda_goes_out_at_its_moment_once_to_everyone() {
+    let sink = Sink::start(Behaviour::default());
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", "2027-01-21T08:59"], 0);
+    assert!(sink.messages().is_empty(), "nothing one minute before");
+    t.must(&["run", "--once", "--now", SEND], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+    let first = &sink.messages()[0];
+    assert!(
+        first.data.contains("application/pdf") && first.data.contains("text/calendar")
+    );
+    t.must(&["run", "--once", "--now", "2027-01-21T09:01"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+    assert!(t.files("outbox/mail").is_empty(), "with SMTP nothing goes to outbox/mail");
+}
+
+#[test]
+fn both_dst_switches_send_once_at_local_nine() {
+    // Spring: meeting 2 April 2026, agenda 26 March 09:00 CET (before the switch on 29 March).
+    // Autumn: meeting 1 November 2026, agenda 25 October 09:00 CET, the day of the switch.
+    for (meeting, before, at) in [
+        ("2026-04-02", "2026-03-26T08:59", "2026-03-26T09:00"),
+        ("2026-11-01", "2026-10-25T08:59", "2026-10-25T09:00"),
+    ] {
+        let sink = Sink::start(Behaviour::default());
+        let t = Test::example_without_items();
+        let config = fs::read_to_string(t.path("council.toml"))
+            .unwrap()
+            .replace("2027-01-28", meeting);
+        t.write("council.toml", config);
+        smtp_config(&t, sink.port);
+        let mut front = OK.to_vec();
+        let line = format!("meeting = \"{meeting}\"");
+        front[1] = &line;
+        t.write("inbox/a.md", item(&front, "x\n"));
+        t.must(&["run", "--once", "--now", "2026-03-01T00:00"], 0);
+        t.must(&["run", "--once", "--now", before], 0);
+        assert!(sink.messages().is_empty(), "{meeting}: nothing before 09:00 local");
+        t.must(&["run", "--once", "--now", at], 0);
+        assert_once_each(&t, &sink, "dagsorden til mødet");
+        t.must(&["run", "--once", "--now", at], 0);
+        assert_once_each(&t, &sink, "dagsorden til mødet");
+    }
+}
+
+#[test]
+fn a_refused_recipient_fails_alone_and_the_secretariat_is_told() {
+    let refused = "allan.noerskov@example.org".to_owned();
+    let sink = Sink::start(Behaviour {
+        refuse: HashSet::from([refused.clone()]),
+        ..Default::default()
+    });
+    let t = with_smtp(sink.port);
+    assert!(recipients(&t).contains(&refused));
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let got = per_recipient(&sink, "dagsorden til mødet");
+    assert_eq!(got.len(), recipients(&t).len() - 1, "everyone else got theirs");
+    assert!(!got.contains_key(&refused));
+    let text = stdout(&t.must(&["status", "2027-01-28", "--now", SEND], 0));
+    assert!(text.contains("1 fejlet"), "{text}");
+    assert!(
+        text.contains(&refused) && text.contains("FEJLET") && text.contains("550"),
+        "{text}"
+    );
+    let summary: Vec<_> = sink
+        .messages()
+        .into_iter()
+        .filter(|m| subject(m).starts_with("Fejl ved udsendelse"))
+        .collect();
+    assert_eq!(summary.len(), 1, "one summary");
+    assert!(summary[0].data.contains(&refused));
+    t.must(&["run", "--once", "--now", "2027-01-21T10:00"], 0);
+    assert_eq!(
+        sink.messages().len(),
+        recipients(&t).len(),
+        "nothing more: no retry of a 550, no second summary"
+    );
+}
+
+#[test]
+fn a_server_down_at_the_moment_gets_everything_once_when_it_is_back() {
+    let port = free_port();
+    let t = with_smtp(port);
+    let out = t.must(&["run", "--once", "--now", SEND], 3);
+    assert!(stderr(&out).contains("prøves igen"), "{}", stderr(&out));
+    let sink = Sink::start_on(port, Behaviour::default());
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00:30"], 3);
+    assert!(sink.messages().is_empty(), "the back-off is respected");
+    t.must(&["run", "--once", "--now", "2027-01-21T09:10"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+}
+
+#[test]
+fn temporary_refusals_are_retried() {
+    let sink = Sink::start(Behaviour { temp_fail_first: 1, ..Default::default() });
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 3);
+    t.must(&["run", "--once", "--now", "2027-01-21T09:30"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+}
+
+#[test]
+fn supplement_and_corrections_reach_everyone_once() {
+    let sink = Sink::start(Behaviour::default());
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+
+    // A new item without a reason is refused; with one it makes a supplement.
+    let mut front = OK.to_vec();
+    front[0] = "id = \"2027-01-28-sen\"";
+    front[2] = "title = \"Sent punkt om vintervedligeholdelse\"";
+    t.write("inbox/sen.md", item(&front, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-22T10:00"], 1);
+    let report = fs::read_to_string(t.path("inbox/afvist/sen.md.fejl.txt")).unwrap();
+    assert!(report.contains("late_reason"), "{report}");
+    front.push("late_reason = \"Sagen blev klar efter udsendelsen.\"");
+    t.write("inbox/sen.md", item(&front, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-22T10:05"], 0);
+    assert!(t.path("outbox/2027-01-28/supplerende-dagsorden-1.pdf").exists());
+    assert_once_each(&t, &sink, "supplerende dagsorden nr. 1");
+    let text = fold(&poppler(
+        "pdftotext",
+        &[],
+        &t.path("outbox/2027-01-28/supplerende-dagsorden-1.pdf"),
+    ));
+    assert!(
+        text.contains("Sent punkt om vintervedligeholdelse")
+            && text.contains("Sagen blev klar efter udsendelsen."),
+        "{text}"
+    );
+
+    // Adding a decision is not a change; a changed title is.
+    let mut decided = front.clone();
+    decided.push("[decision]\ntext = \"Taget til efterretning.\"");
+    t.write("inbox/sen.md", item(&decided, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-22T11:00"], 0);
+    assert!(
+        !t.path("outbox/2027-01-28/rettet-dagsorden-1.pdf").exists(),
+        "a decision is not a correction"
+    );
+    let mut changed = front.clone();
+    changed[2] = "title = \"Sent punkt om vintervedligeholdelse af veje\"";
+    t.write("inbox/sen.md", item(&changed, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-22T12:00"], 0);
+    assert_once_each(&t, &sink, "rettet dagsorden nr. 1");
+    let text = fold(&poppler(
+        "pdftotext",
+        &[],
+        &t.path("outbox/2027-01-28/rettet-dagsorden-1.pdf"),
+    ));
+    assert!(text.contains("ændret: titel"), "{text}");
+
+    // Withdrawing gives the next correction.
+    changed.push("withdrawn = true");
+    t.write("inbox/sen.md", item(&changed, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-23T09:00"], 0);
+    assert_once_each(&t, &sink, "rettet dagsorden nr. 2");
+    let text = fold(&poppler(
+        "pdftotext",
+        &[],
+        &t.path("outbox/2027-01-28/rettet-dagsorden-2.pdf"),
+    ));
+    assert!(text.contains("er trukket"), "{text}");
+    assert_once_each(&t, &sink, "dagsorden til mødet 28. januar");
+}
+
+#[test]
+fn nothing_is_sent_after_the_meeting_started() {
+    let sink = Sink::start(Behaviour::default());
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let before = sink.messages().len();
+    let mut front = OK.to_vec();
+    front[0] = "id = \"2027-01-28-paa-moedet\"";
+    t.write("inbox/paa-moedet.md", item(&front, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-28T09:30"], 1);
+    let report =
+        fs::read_to_string(t.path("inbox/afvist/paa-moedet.md.fejl.txt")).unwrap();
+    assert!(report.contains("for sent"), "{report}");
+    front.push("[decision]\ntext = \"Drøftet.\"");
+    t.write("inbox/paa-moedet.md", item(&front, "x\n"));
+    t.must(&["run", "--once", "--now", "2027-01-28T09:40"], 0);
+    assert_eq!(
+        sink.messages().len(),
+        before,
+        "an item taken up at the meeting sends nothing"
+    );
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn daemon(t: &Test, now: &str) -> Daemon {
+    let child = Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .arg("-C")
+        .arg(t.path(""))
+        .args(["run", "--now", now])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Daemon(child)
+}
+
+#[track_caller]
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_send_loses_nothing_and_duplicates_at_most_the_one_in_flight()
+{
+    for kill_after in [5, 25, 50] {
+        let sink = Sink::start(Behaviour {
+            delay: Duration::from_millis(25),
+            ..Default::default()
+        });
+        let t = with_smtp(sink.port);
+        let mut d = daemon(&t, SEND);
+        wait_until("mail to start", Duration::from_secs(60), || {
+            sink.messages().len() >= kill_after
+        });
+        d.0.kill().unwrap(); // SIGKILL
+        d.0.wait().unwrap();
+        let got = sink.messages().len();
+        assert!(got < recipients(&t).len(), "killed in the middle ({got})");
+        t.must(&["run", "--once", "--now", "2027-01-21T09:05"], 0);
+        let per = per_recipient(&sink, "dagsorden til mødet");
+        let all = recipients(&t);
+        assert_eq!(
+            per.len(),
+            all.len(),
+            "every recipient got the agenda (kill after {kill_after})"
+        );
+        let mut duplicates = 0;
+        for (r, ids) in &per {
+            let distinct: HashSet<_> = ids.iter().collect();
+            assert_eq!(distinct.len(), 1, "{r}: a resend carries the same Message-ID");
+            duplicates += ids.len() - 1;
+        }
+        assert!(
+            duplicates <= 1,
+            "at most the message in flight is repeated ({duplicates})"
+        );
+    }
+}
+
+#[test]
+fn the_daemon_takes_in_200_files_at_once_and_a_slowly_written_one() {
+    let t = Test::example_without_items();
+    let _d = daemon(&t, "2027-01-10T09:00");
+    let staging = t.path("staging");
+    fs::create_dir_all(&staging).unwrap();
+    for i in 0..200 {
+        let mut front = OK.to_vec();
+        let id = format!("id = \"2027-01-28-punkt-{i:03}\"");
+        front[0] = &id;
+        fs::write(staging.join(format!("p{i:03}.md")), item(&front, "x\n")).unwrap();
+    }
+    for i in 0..200 {
+        fs::rename(
+            staging.join(format!("p{i:03}.md")),
+            t.path(&format!("inbox/p{i:03}.md")),
+        )
+        .unwrap();
+    }
+    wait_until("200 files", Duration::from_secs(60), || {
+        t.files("inbox/behandlet/2027-01-28").len() == 200
+    });
+    assert!(t.files("inbox/afvist").is_empty(), "{:?}", t.files("inbox/afvist"));
+
+    // Written in chunks straight into the inbox, with pauses shorter than the quiet period.
+    let mut front = OK.to_vec();
+    front[0] = "id = \"2027-03-18-langsom\"";
+    front[1] = "meeting = \"2027-03-18\""; // the January meeting is full (200 items)
+    front[2] = "title = \"Langsomt skrevet\"";
+    let content = item(&front, &"Et langt afsnit. ".repeat(200));
+    let mut f = fs::File::create(t.path("inbox/langsom.md")).unwrap();
+    for chunk in content.as_bytes().chunks(content.len() / 4 + 1) {
+        std::io::Write::write_all(&mut f, chunk).unwrap();
+        f.sync_all().unwrap();
+        thread::sleep(Duration::from_millis(600));
+    }
+    drop(f);
+    wait_until("the slow file", Duration::from_secs(30), || {
+        t.path("inbox/behandlet/2027-03-18/langsom.md").exists()
+    });
+    assert!(
+        t.files("inbox/afvist").is_empty(),
+        "never read half-written: {:?}",
+        t.files("inbox/afvist")
+    );
+}
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly() {
+    let t = Test::example();
+    let mut d = daemon(&t, "2027-01-10T09:00");
+    wait_until("the draft", Duration::from_secs(30), || {
+        t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
+    });
+    let status =
+        Command::new("kill").args(["-TERM", &d.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = d.0.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the daemon did not stop");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0));
+}

@@ -1,0 +1,170 @@
+//! A real SMTP server on 127.0.0.1 for the tests, storing what it accepts and misbehaving
+//! on request (refusing a recipient, temporary failures, slowness).
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    /// RCPT TO addresses.
+    pub(crate) to: Vec<String>,
+    /// The message as sent in DATA.
+    pub(crate) data: String,
+}
+
+/// How the server behaves.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Behaviour {
+    /// Recipients refused with 550.
+    pub(crate) refuse: HashSet<String>,
+    /// Answer the first N transactions with 451 (temporary).
+    pub(crate) temp_fail_first: usize,
+    /// Wait this long before accepting each message.
+    pub(crate) delay: Duration,
+}
+
+struct Shared {
+    messages: Mutex<Vec<Received>>,
+    behaviour: Behaviour,
+    transactions: AtomicUsize,
+    stop: AtomicBool,
+}
+
+/// The server; it stops when dropped.
+pub(crate) struct Sink {
+    /// The port it listens on.
+    pub(crate) port: u16,
+    shared: Arc<Shared>,
+}
+
+impl Sink {
+    /// Starts on a free loopback port.
+    pub(crate) fn start(behaviour: Behaviour) -> Self {
+        Self::start_on(0, behaviour)
+    }
+
+    /// Starts on a given port (0: any free one).
+    pub(crate) fn start_on(port: u16, behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Shared {
+            messages: Mutex::new(Vec::new()),
+            behaviour,
+            transactions: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let s = shared.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let s = s.clone();
+                thread::spawn(move || {
+                    let _ = session(stream, &s);
+                });
+            }
+        });
+        Self { port, shared }
+    }
+
+    /// The messages accepted so far.
+    pub(crate) fn messages(&self) -> Vec<Received> {
+        self.shared.messages.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// A port nothing listens on (for "the server is down").
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut out = stream.try_clone()?;
+    let mut lines = BufReader::new(stream);
+    let reply =
+        |out: &mut TcpStream, text: &str| out.write_all(format!("{text}\r\n").as_bytes());
+    reply(&mut out, "220 kkr-test ESMTP")?;
+    let mut to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let cmd = line.trim_end().to_owned();
+        let upper = cmd.to_uppercase();
+        if upper.starts_with("EHLO") {
+            reply(&mut out, "250-kkr-test\r\n250-8BITMIME\r\n250 SMTPUTF8")?;
+        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+            reply(&mut out, "250 ok")?;
+        } else if upper.starts_with("MAIL FROM") {
+            let n = s.transactions.fetch_add(1, Ordering::SeqCst);
+            if n < s.behaviour.temp_fail_first {
+                reply(&mut out, "451 4.3.0 try again later")?;
+            } else {
+                to.clear();
+                reply(&mut out, "250 ok")?;
+            }
+        } else if upper.starts_with("RCPT TO") {
+            let addr = cmd[8..]
+                .trim()
+                .trim_start_matches(':')
+                .trim()
+                .trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            if s.behaviour.refuse.contains(&addr) {
+                reply(&mut out, "550 5.1.1 no such user")?;
+            } else {
+                to.push(addr);
+                reply(&mut out, "250 ok")?;
+            }
+        } else if upper == "DATA" {
+            reply(&mut out, "354 go ahead")?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                data.push_str(
+                    line.strip_prefix('.')
+                        .filter(|_| line.starts_with(".."))
+                        .unwrap_or(&line),
+                );
+            }
+            thread::sleep(s.behaviour.delay);
+            s.messages.lock().unwrap().push(Received { to: to.clone(), data });
+            reply(&mut out, "250 2.0.0 queued")?;
+        } else if upper == "RSET" {
+            to.clear();
+            reply(&mut out, "250 ok")?;
+        } else if upper == "QUIT" {
+            reply(&mut out, "221 bye")?;
+            return Ok(());
+        } else {
+            reply(&mut out, "502 not implemented")?;
+        }
+    }
+}
