@@ -74,6 +74,9 @@ pub struct RunCommand {
 pub struct StatusCommand {
     /// Mødets dato (fx 2027-01-28); uden: alle møder
     pub meeting: Option<String>,
+    /// Skriv status som JSON (til scripts)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kkr render`.
@@ -103,6 +106,9 @@ pub struct SendCommand {
     /// Send igen til alle, også dem der har fået det
     #[arg(long)]
     pub resend: bool,
+    /// Send (igen) kun til denne adresse, fx et medlem der har mistet mailen
+    #[arg(long, value_name = "ADRESSE")]
+    pub to: Option<String>,
 }
 
 /// `kkr publish`.

@@ -10,7 +10,7 @@ use crate::edition::{self, DocInput, DocKind, Edition, Entry};
 use crate::error::{Error, Result};
 use crate::inbox::{self, LedgerContext, Verdict};
 use crate::item::{Item, MAX_ITEM_BYTES};
-use crate::ledger::{DeliveryState, Ledger};
+use crate::ledger::Ledger;
 use crate::render::Renderer;
 use crate::report::{FileReport, Problem};
 use crate::schedule::{self, AgendaStatus, MeetingState};
@@ -98,109 +98,232 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
     Ok(0)
 }
 
-/// `kkr status [MEETING]`: meetings, what is sent and due, and per-recipient delivery.
-pub fn status(ws: &Workspace, clock: &Clock, meeting: Option<&str>) -> Result<u8> {
+/// The status of a council, as `kkr status` shows it and `--json` writes it.
+#[derive(Debug, serde::Serialize)]
+pub struct Status {
+    /// Council name.
+    pub council: String,
+    /// The moment of the status (local time, RFC 3339).
+    pub now: String,
+    /// Why members.csv is invalid, if it is (nothing is sent then).
+    pub roster_error: Option<String>,
+    /// The meetings.
+    pub meetings: Vec<MeetingStatus>,
+    /// The latest rejected files.
+    pub rejections: Vec<RejectionStatus>,
+}
+
+/// One meeting in [`Status`].
+#[derive(Debug, serde::Serialize)]
+pub struct MeetingStatus {
+    /// Its date.
+    pub date: String,
+    /// When it starts (local time).
+    pub starts: String,
+    /// Items on the agenda.
+    pub items: usize,
+    /// `scheduled`, `due`, `sent`, `missed` or `empty`.
+    pub agenda: &'static str,
+    /// When the agenda is (or was) due, local time.
+    pub agenda_due: String,
+    /// The documents made.
+    pub documents: Vec<DocumentStatus>,
+}
+
+/// One document in [`MeetingStatus`].
+#[derive(Debug, serde::Serialize)]
+pub struct DocumentStatus {
+    /// Its file.
+    pub file: String,
+    /// When it was made.
+    pub created_at: String,
+    /// Whether it went out after its moment.
+    pub late: bool,
+    /// Per recipient.
+    pub deliveries: Vec<DeliveryStatus>,
+}
+
+/// One recipient in [`DocumentStatus`].
+#[derive(Debug, serde::Serialize)]
+pub struct DeliveryStatus {
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub email: String,
+    /// `pending`, `sending`, `sent`, `retry` or `failed`.
+    pub state: &'static str,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The server's reply or the error, if any.
+    pub error: Option<String>,
+    /// When the state last changed.
+    pub updated_at: String,
+}
+
+/// One rejection in [`Status`].
+#[derive(Debug, serde::Serialize)]
+pub struct RejectionStatus {
+    /// The file as dropped.
+    pub file: String,
+    /// When.
+    pub at: String,
+}
+
+fn local(t: jiff::Timestamp) -> jiff::Zoned {
+    t.to_zoned(clock::tz().clone())
+}
+
+/// Collects the status of a workspace (all meetings, or one).
+pub fn collect_status(
+    ws: &Workspace,
+    clock: &Clock,
+    only: Option<Date>,
+) -> Result<Status> {
     let config = ws.load_config()?;
-    let only = meeting.map(parse_meeting).transpose()?;
     let ledger = Ledger::open_read_only(&ws.ledger_path())?;
     let now = clock.now();
-    println!("{} – status {}", config.council.name, clock::danish_moment(now.datetime()));
-    if let Err(report) = ws.load_roster() {
+    let mut meetings = Vec::new();
+    for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
+        let (state, docs) = match &ledger {
+            Some(l) => {
+                let plan = crate::deliver::plan(l, m.date)?;
+                let state = MeetingState {
+                    agenda_sent: plan.sent,
+                    items: plan.active(),
+                    new_items: plan.new_items(),
+                    changed_items: plan.changed_items(),
+                };
+                (state, l.meeting_documents(m.date)?)
+            }
+            None => (MeetingState::default(), Vec::new()),
+        };
+        let agenda = match schedule::agenda_status(&now, &config, m.date, state) {
+            Some(AgendaStatus::Scheduled(_)) => "scheduled",
+            Some(AgendaStatus::Empty(_)) | None => "empty",
+            Some(AgendaStatus::Due) => "due",
+            Some(AgendaStatus::Missed) => "missed",
+            Some(AgendaStatus::Sent) => "sent",
+        };
+        let mut documents = Vec::new();
+        for doc in docs {
+            let deliveries = match &ledger {
+                Some(l) => l.deliveries(doc.id)?,
+                None => Vec::new(),
+            };
+            documents.push(DocumentStatus {
+                file: doc.file,
+                created_at: local(doc.created_at).to_string(),
+                late: doc.late,
+                deliveries: deliveries
+                    .into_iter()
+                    .map(|d| DeliveryStatus {
+                        name: d.name,
+                        email: d.recipient,
+                        state: d.state.as_str(),
+                        attempts: d.attempts,
+                        error: d.last_error,
+                        updated_at: local(d.updated_at).to_string(),
+                    })
+                    .collect(),
+            });
+        }
+        meetings.push(MeetingStatus {
+            date: m.date.to_string(),
+            starts: m.starts_at().to_string(),
+            items: state.items,
+            agenda,
+            agenda_due: config.schedule.agenda_due(m).to_string(),
+            documents,
+        });
+    }
+    let rejections = match &ledger {
+        Some(l) => l
+            .rejections(10)?
+            .into_iter()
+            .map(|(file, _, at)| RejectionStatus { file, at: local(at).to_string() })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Status {
+        council: config.council.name,
+        now: now.to_string(),
+        roster_error: ws.load_roster().err(),
+        meetings,
+        rejections,
+    })
+}
+
+fn moment(zoned: &str) -> String {
+    zoned
+        .parse::<jiff::Zoned>()
+        .map(|z| clock::danish_moment(z.datetime()))
+        .unwrap_or_else(|_| zoned.to_owned())
+}
+
+/// `kkr status [MEETING] [--json]`: meetings, what is sent and due, per-recipient delivery.
+pub fn status(
+    ws: &Workspace,
+    clock: &Clock,
+    meeting: Option<&str>,
+    json: bool,
+) -> Result<u8> {
+    let only = meeting.map(parse_meeting).transpose()?;
+    let status = collect_status(ws, clock, only)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"));
+        return Ok(0);
+    }
+    println!("{} – status {}", status.council, moment(&status.now));
+    if let Some(report) = &status.roster_error {
         println!("\nmembers.csv er ugyldig, så intet sendes:\n{report}");
     }
-    for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
-        let items = match &ledger {
-            Some(l) => crate::deliver::agenda_items(l, m.date)?,
-            None => Vec::new(),
-        };
-        let docs = match &ledger {
-            Some(l) => l.documents(m.date, "agenda")?,
-            None => Vec::new(),
-        };
-        let state = MeetingState {
-            agenda_sent: !docs.is_empty(),
-            items: items.len(),
-            ..Default::default()
-        };
-        println!(
-            "\nMøde {} ({}), {} punkter",
-            m.date,
-            clock::danish_moment(m.date.to_datetime(m.starts)),
-            items.len()
-        );
-        let line = match schedule::agenda_status(&now, &config, m.date, state) {
-            Some(AgendaStatus::Scheduled(at)) => {
-                format!("sendes {}", clock::danish_moment(at.datetime()))
-            }
-            Some(AgendaStatus::Empty(at)) => format!(
-                "ingen punkter endnu (udsendelse {})",
-                clock::danish_moment(at.datetime())
+    for m in &status.meetings {
+        println!("\nMøde {} ({}), {} punkter", m.date, moment(&m.starts), m.items);
+        let due = moment(&m.agenda_due);
+        match m.agenda {
+            "scheduled" => println!("  dagsorden: sendes {due}"),
+            "empty" => println!("  dagsorden: ingen punkter endnu (udsendelse {due})"),
+            "due" => println!("  dagsorden: forfalden ({due}): sendes ved næste kørsel"),
+            "missed" => println!(
+                "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
             ),
-            Some(AgendaStatus::Due) => "forfalden: sendes ved næste kørsel".into(),
-            Some(AgendaStatus::Missed) => {
-                "IKKE SENDT: tidspunktet blev overset, og mødet er begyndt".into()
-            }
-            Some(AgendaStatus::Sent) | None => String::new(),
-        };
-        if !line.is_empty() {
-            println!("  dagsorden: {line}");
+            _ => {}
         }
-        if let Some(l) = &ledger {
-            for doc in &docs {
-                let deliveries = l.deliveries(doc.id)?;
-                let count =
-                    |s: DeliveryState| deliveries.iter().filter(|d| d.state == s).count();
-                let late = if doc.late {
-                    " (for sent: kkr kørte ikke på tidspunktet)"
-                } else {
-                    ""
+        for doc in &m.documents {
+            let count = |s: &str| doc.deliveries.iter().filter(|d| d.state == s).count();
+            let late = if doc.late {
+                " (for sent: kkr kørte ikke på tidspunktet)"
+            } else {
+                ""
+            };
+            let waiting = count("pending") + count("sending") + count("retry");
+            println!(
+                "  {}: lavet {}{late}; {} sendt, {waiting} venter, {} fejlet",
+                doc.file,
+                moment(&doc.created_at),
+                count("sent"),
+                count("failed")
+            );
+            for d in
+                doc.deliveries.iter().filter(|d| only.is_some() || d.state == "failed")
+            {
+                let state = match d.state {
+                    "sent" => "sendt",
+                    "pending" => "venter",
+                    "sending" => "under afsendelse",
+                    "retry" => "prøves igen",
+                    _ => "FEJLET",
                 };
-                println!(
-                    "  {}: lavet {}{late}; {} sendt, {} venter, {} fejlet",
-                    doc.file,
-                    clock::danish_moment(
-                        doc.created_at.to_zoned(clock::tz().clone()).datetime()
-                    ),
-                    count(DeliveryState::Sent),
-                    count(DeliveryState::Pending)
-                        + count(DeliveryState::Sending)
-                        + count(DeliveryState::Retry),
-                    count(DeliveryState::Failed),
-                );
-                for d in deliveries
-                    .iter()
-                    .filter(|d| only.is_some() || d.state == DeliveryState::Failed)
-                {
-                    let state = match d.state {
-                        DeliveryState::Sent => "sendt",
-                        DeliveryState::Pending => "venter",
-                        DeliveryState::Sending => "under afsendelse",
-                        DeliveryState::Retry => "prøves igen",
-                        DeliveryState::Failed => "FEJLET",
-                    };
-                    let why = d
-                        .last_error
-                        .as_deref()
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default();
-                    println!(
-                        "    {:<40} {state}{why}",
-                        format!("{} <{}>", d.name, d.recipient)
-                    );
-                }
+                let why =
+                    d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                println!("    {:<48} {state}{why}", format!("{} <{}>", d.name, d.email));
             }
         }
     }
-    if let Some(l) = &ledger {
-        let rejections = l.rejections(10)?;
-        if !rejections.is_empty() {
-            println!("\nSeneste afviste filer (se inbox/afvist/):");
-            for (file, _, at) in rejections {
-                println!(
-                    "  {file} ({})",
-                    clock::danish_moment(at.to_zoned(clock::tz().clone()).datetime())
-                );
-            }
+    if !status.rejections.is_empty() {
+        println!("\nSeneste afviste filer (se inbox/afvist/):");
+        for r in &status.rejections {
+            println!("  {} ({})", r.file, moment(&r.at));
         }
     }
     Ok(0)

@@ -98,6 +98,15 @@ impl Council {
     /// One pass: take in the inbox, update drafts, send what is due, resume what is
     /// unfinished. `renamed` are files known to be complete (renamed into the inbox).
     pub fn pass(&mut self, renamed: &HashSet<PathBuf>) -> Result<Outcome> {
+        self.pass_with(renamed, None)
+    }
+
+    /// A pass that also sends the agenda of `force` now if it has not gone out (`kkr send`).
+    pub fn pass_with(
+        &mut self,
+        renamed: &HashSet<PathBuf>,
+        force: Option<Date>,
+    ) -> Result<Outcome> {
         let mut outcome = Outcome::default();
         let now = self.clock.now();
         let names: Option<Vec<String>> =
@@ -173,7 +182,16 @@ impl Council {
                 return Ok(outcome);
             }
         };
-        for job in schedule::due(&now, &self.config, &|m| self.state(m)) {
+        let mut jobs = schedule::due(&now, &self.config, &|m| self.state(m));
+        if let Some(meeting) = force
+            && !self.state(meeting).agenda_sent
+            && !jobs
+                .iter()
+                .any(|j| matches!(j, Job::SendAgenda { meeting: m, .. } if *m == meeting))
+        {
+            jobs.insert(0, Job::SendAgenda { meeting, late: false });
+        }
+        for job in jobs {
             let (meeting, kind, late) = match job {
                 Job::SendAgenda { meeting, late } => (meeting, DocKind::Agenda, late),
                 Job::SendSupplement { meeting } => {
@@ -233,6 +251,22 @@ impl Council {
             for doc in self.ledger.meeting_documents(m.date)? {
                 if crate::shutdown::requested() {
                     return Ok(total);
+                }
+                // Every roster row gets every document, also rows added after it was made.
+                let name = doc.file.rsplit('/').next().unwrap_or(&doc.file).to_owned();
+                let recipients: Vec<_> = roster
+                    .iter()
+                    .map(|r| {
+                        let email = r.email.to_string();
+                        let id =
+                            deliver::message_id(&self.config, m.date, &name, &email, 0);
+                        (email, r.name.clone(), id)
+                    })
+                    .collect();
+                let added =
+                    self.ledger.add_recipients(doc.id, &recipients, now.timestamp())?;
+                if added > 0 {
+                    tracing::info!("{}: {added} nye modtagere fra members.csv", doc.file);
                 }
                 let ctx = Ctx { ws: &self.ws, config: &self.config, clock: &self.clock };
                 let s = deliver::deliver(
@@ -429,4 +463,55 @@ pub fn run(ws: Workspace, clock: Clock, dry_run: bool, once: bool) -> Result<u8>
     }
     tracing::info!("kkr er stoppet");
     Ok(0)
+}
+
+/// `kkr send MEETING`: takes in the inbox and sends now what the schedule would send for the
+/// meeting (the agenda even before its moment); `--resend`/`--to` deliberately send again.
+pub fn send(
+    ws: Workspace,
+    clock: Clock,
+    dry_run: bool,
+    cmd: &crate::args::SendCommand,
+) -> Result<u8> {
+    use crate::error::Error;
+    if cmd.minutes {
+        return Err(Error::Usage("kkr send --minutes er ikke tilgængelig endnu i denne version\n  hjælp: referater kommer i en senere version".into()));
+    }
+    let meeting: Date = cmd.meeting.parse().map_err(|_| {
+        Error::Usage(format!(
+            "\"{}\" er ikke en mødedato; skriv fx 2027-01-28",
+            cmd.meeting
+        ))
+    })?;
+    let mut council = Council::open(ws, clock, dry_run)?;
+    let m = council.config.meeting(meeting).cloned().ok_or_else(|| {
+        Error::Usage(format!("der er intet møde den {meeting} i council.toml"))
+    })?;
+    if council.clock.now() >= m.starts_at() {
+        return Err(Error::Usage(format!(
+            "mødet {meeting} er begyndt; dagsordener sendes ikke længere"
+        )));
+    }
+    let roster = council.roster.clone().map_err(|report| Error::Invalid { report })?;
+    if let Some(to) = &cmd.to
+        && !roster.iter().any(|r| r.email.to_string().eq_ignore_ascii_case(to))
+    {
+        return Err(Error::Usage(format!(
+            "{to} står ikke i members.csv\n  hjælp: tilføj personen i members.csv; så sendes alle dokumenter automatisk"
+        )));
+    }
+    if cmd.resend || cmd.to.is_some() {
+        let now = council.clock.now().timestamp();
+        let mut n = 0;
+        for doc in council.ledger.meeting_documents(meeting)? {
+            let name = doc.file.rsplit('/').next().unwrap_or(&doc.file).to_owned();
+            let config = &council.config;
+            let id = |recipient: &str, generation: i64| {
+                deliver::message_id(config, meeting, &name, recipient, generation)
+            };
+            n += council.ledger.resend(doc.id, cmd.to.as_deref(), &id, now)?;
+        }
+        tracing::info!("{n} mail sendes igen");
+    }
+    Ok(council.pass_with(&HashSet::new(), Some(meeting))?.exit_code())
 }

@@ -486,6 +486,26 @@ impl Ledger {
         Ok(self.conn.query_row(&sql, [id], document)?)
     }
 
+    /// Adds deliveries for recipients a document does not have yet (roster rows added after
+    /// it was made); returns how many were added.
+    pub fn add_recipients(
+        &mut self,
+        document: i64,
+        recipients: &[(String, String, String)],
+        now: Timestamp,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for (recipient, name, message_id) in recipients {
+            n += tx.execute(
+                "INSERT OR IGNORE INTO deliveries (document, recipient, name, message_id, state, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+                params![document, recipient, name, message_id, now.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The deliveries of a document.
     pub fn deliveries(&self, document: i64) -> Result<Vec<Delivery>> {
         let sql = format!(

@@ -111,11 +111,11 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
     match cli.command {
         Command::Run(cmd) => daemon::run(ws, clock, cli.global.dry_run, cmd.once),
         Command::Check => commands::check(&ws, &clock),
-        Command::Status(cmd) => commands::status(&ws, &clock, cmd.meeting.as_deref()),
-        Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
-        Command::Send(_) => {
-            Err(not_yet("kkr send", "kkr run sender dagsordenen til tiden"))
+        Command::Status(cmd) => {
+            commands::status(&ws, &clock, cmd.meeting.as_deref(), cmd.json)
         }
+        Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
+        Command::Send(cmd) => daemon::send(ws, clock, cli.global.dry_run, &cmd),
         Command::Publish(_) => {
             Err(not_yet("kkr publish", "publicering kommer med referaterne"))
         }

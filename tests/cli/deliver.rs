@@ -399,3 +399,74 @@ fn sigterm_stops_the_daemon_cleanly() {
     };
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn send_now_resend_to_one_and_to_all() {
+    let sink = Sink::start(Behaviour::default());
+    let t = with_smtp(sink.port);
+    t.must(&["send", "2027-01-28", "--now", "2027-01-15T10:00"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+    t.must(&["send", "2027-01-28", "--now", "2027-01-15T10:05"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+
+    let lost = recipients(&t)[3].clone();
+    t.must(&["send", "2027-01-28", "--to", &lost, "--now", "2027-01-16T10:00"], 0);
+    let per = per_recipient(&sink, "dagsorden til mødet");
+    assert_eq!(per[&lost].len(), 2, "the one who lost it gets it again");
+    assert_ne!(per[&lost][0], per[&lost][1], "a deliberate resend is a new message");
+    assert_eq!(per.values().map(Vec::len).sum::<usize>(), recipients(&t).len() + 1);
+
+    let out = t.must(
+        &[
+            "send",
+            "2027-01-28",
+            "--to",
+            "ukendt@example.org",
+            "--now",
+            "2027-01-16T10:00",
+        ],
+        2,
+    );
+    assert!(stderr(&out).contains("står ikke i members.csv"), "{}", stderr(&out));
+
+    t.must(&["send", "2027-01-28", "--resend", "--now", "2027-01-17T10:00"], 0);
+    assert_eq!(
+        per_recipient(&sink, "dagsorden til mødet").values().map(Vec::len).sum::<usize>(),
+        2 * recipients(&t).len() + 1
+    );
+    t.must(&["send", "2027-01-28", "--now", "2027-01-28T09:30"], 2);
+}
+
+#[test]
+fn a_member_added_after_the_agenda_went_out_gets_it_too() {
+    let sink = Sink::start(Behaviour::default());
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let mut roster = fs::read_to_string(t.path("members.csv")).unwrap();
+    roster.push_str("Ny Suppleant,ny.suppleant@example.org,medlem,Venstre,Dragør,ja\n");
+    t.write("members.csv", roster);
+    t.must(&["run", "--once", "--now", "2027-01-22T09:00"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+}
+
+#[test]
+fn status_json_has_every_recipient() {
+    let refused = "allan.noerskov@example.org".to_owned();
+    let sink = Sink::start(Behaviour {
+        refuse: HashSet::from([refused.clone()]),
+        ..Default::default()
+    });
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let out = t.must(&["status", "--json", "--now", SEND], 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &v["meetings"][0];
+    assert_eq!(m["date"], "2027-01-28");
+    assert_eq!(m["agenda"], "sent");
+    let deliveries = m["documents"][0]["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), recipients(&t).len());
+    let failed: Vec<_> = deliveries.iter().filter(|d| d["state"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["email"], refused.as_str());
+    assert!(failed[0]["error"].as_str().unwrap().contains("550"));
+}
