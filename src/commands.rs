@@ -187,12 +187,7 @@ pub fn collect_status(
         let (state, docs) = match &ledger {
             Some(l) => {
                 let plan = crate::deliver::plan(l, m.date)?;
-                let state = MeetingState {
-                    agenda_sent: plan.sent,
-                    items: plan.active(),
-                    new_items: plan.new_items(),
-                    changed_items: plan.changed_items(),
-                };
+                let state = plan.state();
                 (state, l.meeting_documents(m.date)?)
             }
             None => (MeetingState::default(), Vec::new()),

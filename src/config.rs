@@ -90,6 +90,8 @@ pub struct MailConfig {
     pub reply_to: Option<Mailbox>,
     /// The SMTP server; `None` means dry run (`.eml` files in `outbox/mail/`).
     pub smtp: Option<SmtpConfig>,
+    /// Largest PDF attached to a mail, in bytes; a larger one is replaced by a note.
+    pub max_attachment_bytes: u64,
 }
 
 /// `[mail.smtp]`.
@@ -127,6 +129,9 @@ pub struct PublishConfig {
     pub user_env: Option<String>,
     /// Environment variable with the WebDAV password.
     pub password_env: Option<String>,
+    /// The public address of the published folder, for links in the feed and meetings.json
+    /// (without it, links are relative).
+    pub base_url: Option<String>,
 }
 
 /// A publish destination.
@@ -355,11 +360,23 @@ fn read_mail(r: &mut TomlReader, root: &dyn toml_edit::TableLike) -> Option<Mail
         );
         return None;
     };
-    r.unknown_keys(t, &["from", "reply_to", "smtp"], " i [mail]");
+    r.unknown_keys(t, &["from", "reply_to", "max_attachment_mb", "smtp"], " i [mail]");
     let from = read_mailbox(r, t, "from", true);
     let reply_to = read_mailbox(r, t, "reply_to", false);
+    let mut max_mb = 15;
+    if let Some(mb) = r.integer(t, "max_attachment_mb", false) {
+        if (1..=100).contains(&mb.value) {
+            max_mb = mb.value as u64;
+        } else {
+            r.problem(
+                mb.span,
+                "max_attachment_mb skal være mellem 1 og 100",
+                "mange mailservere afviser mails over 10–25 MB; 15 er et godt valg",
+            );
+        }
+    }
     let smtp = r.table(t, "smtp").and_then(|s| read_smtp(r, s));
-    Some(MailConfig { from: from?, reply_to, smtp })
+    Some(MailConfig { from: from?, reply_to, smtp, max_attachment_bytes: max_mb << 20 })
 }
 
 fn read_smtp(r: &mut TomlReader, t: &dyn toml_edit::TableLike) -> Option<SmtpConfig> {
@@ -427,7 +444,11 @@ fn read_publish(
     root: &dyn toml_edit::TableLike,
 ) -> Option<Option<PublishConfig>> {
     let Some(t) = r.table(root, "publish") else { return Some(None) };
-    r.unknown_keys(t, &["target", "user_env", "password_env"], " i [publish]");
+    r.unknown_keys(
+        t,
+        &["target", "user_env", "password_env", "base_url"],
+        " i [publish]",
+    );
     let target = r.string(t, "target", true)?;
     let parsed = if let Some(dir) = target.value.strip_prefix("dir:") {
         Some(PublishTarget::Dir(PathBuf::from(dir)))
@@ -456,7 +477,11 @@ fn read_publish(
     }
     let user_env = r.string(t, "user_env", false).map(|s| s.value);
     let password_env = r.string(t, "password_env", false).map(|s| s.value);
-    Some(parsed.map(|target| PublishConfig { target, user_env, password_env }))
+    let base_url = r.string(t, "base_url", false).map(|b| {
+        let b = b.value.trim().to_owned();
+        if b.ends_with('/') { b } else { format!("{b}/") }
+    });
+    Some(parsed.map(|target| PublishConfig { target, user_env, password_env, base_url }))
 }
 
 /// A roster row's role.

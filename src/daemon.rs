@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use jiff::civil::Date;
+use sha2::Digest;
 
 use crate::clock::Clock;
 use crate::config::{Config, Member};
@@ -38,6 +39,8 @@ pub struct Council {
     pub clock: Clock,
     /// Write `.eml` files instead of using SMTP.
     pub dry_run: bool,
+    /// What each public file was last rendered from, to skip unchanged renders.
+    public_keys: std::collections::HashMap<String, String>,
 }
 
 /// What a pass did, for the exit code and the next wake-up.
@@ -79,20 +82,23 @@ impl Council {
         let ledger = Ledger::open(&ws.ledger_path())?;
         let renderer = Renderer::new(ws.templates(), vec![ws.attachments()]);
         let mailer = Mailer::new(ws.templates().as_deref())?;
-        Ok(Self { ws, config, roster, ledger, renderer, mailer, clock, dry_run })
+        let public_keys = Default::default();
+        Ok(Self {
+            ws,
+            config,
+            roster,
+            ledger,
+            renderer,
+            mailer,
+            clock,
+            dry_run,
+            public_keys,
+        })
     }
 
     /// The schedule's view of a meeting.
     pub fn state(&self, meeting: Date) -> MeetingState {
-        match deliver::plan(&self.ledger, meeting) {
-            Ok(plan) => MeetingState {
-                agenda_sent: plan.sent,
-                items: plan.active(),
-                new_items: plan.new_items(),
-                changed_items: plan.changed_items(),
-            },
-            Err(_) => MeetingState::default(),
-        }
+        deliver::plan(&self.ledger, meeting).map(|p| p.state()).unwrap_or_default()
     }
 
     /// One pass: take in the inbox, update drafts, send what is due, resume what is
@@ -101,11 +107,12 @@ impl Council {
         self.pass_with(renamed, None)
     }
 
-    /// A pass that also sends the agenda of `force` now if it has not gone out (`kkr send`).
+    /// A pass that also sends `force` now if it has not gone out (`kkr send`): a meeting's
+    /// agenda, or with `minutes` its minutes.
     pub fn pass_with(
         &mut self,
         renamed: &HashSet<PathBuf>,
-        force: Option<Date>,
+        force: Option<(Date, bool)>,
     ) -> Result<Outcome> {
         let mut outcome = Outcome::default();
         let now = self.clock.now();
@@ -141,7 +148,7 @@ impl Council {
                 .join(DocKind::Draft.file_name(Edition::Member));
             let has_items = self.state(meeting).items > 0;
             if has_items && (intake.changed.contains(&meeting) || !draft.exists()) {
-                let rendered = deliver::render_agenda(
+                let rendered = deliver::render_doc(
                     &self.config,
                     &self.ledger,
                     &mut self.renderer,
@@ -183,13 +190,20 @@ impl Council {
             }
         };
         let mut jobs = schedule::due(&now, &self.config, &|m| self.state(m));
-        if let Some(meeting) = force
-            && !self.state(meeting).agenda_sent
-            && !jobs
-                .iter()
-                .any(|j| matches!(j, Job::SendAgenda { meeting: m, .. } if *m == meeting))
-        {
-            jobs.insert(0, Job::SendAgenda { meeting, late: false });
+        match force {
+            Some((meeting, false)) if !self.state(meeting).agenda_sent => {
+                jobs.retain(
+                    |j| !matches!(j, Job::SendAgenda { meeting: m, .. } if *m == meeting),
+                );
+                jobs.insert(0, Job::SendAgenda { meeting, late: false });
+            }
+            Some((meeting, true)) if !self.state(meeting).minutes_sent => {
+                jobs.retain(
+                    |j| !matches!(j, Job::SendMinutes { meeting: m } if *m == meeting),
+                );
+                jobs.push(Job::SendMinutes { meeting });
+            }
+            _ => {}
         }
         for job in jobs {
             let (meeting, kind, late) = match job {
@@ -204,6 +218,7 @@ impl Council {
                         self.ledger.documents(meeting, "correction")?.len() as i64 + 1;
                     (meeting, DocKind::Correction(n), false)
                 }
+                Job::SendMinutes { meeting } => (meeting, DocKind::Minutes, false),
             };
             if late {
                 tracing::warn!(
@@ -232,7 +247,179 @@ impl Council {
         }
         let sent = self.resume(&roster, transport.as_mut())?;
         outcome.transient |= sent.retry > 0 || self.ledger.next_retry()?.is_some();
+        match self.publish(None, false) {
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("{e}");
+                outcome.transient |= e.is_transient();
+                outcome.failed |= !e.is_transient()
+                    && !matches!(e, crate::error::Error::Invalid { .. });
+                outcome.invalid |= matches!(e, crate::error::Error::Invalid { .. });
+            }
+        }
         Ok(outcome)
+    }
+
+    /// Publishes what is public and has changed: the public agenda once the agenda is sent,
+    /// the public minutes once the minutes are, then the site files. `force` uploads again
+    /// what is already there (`kkr publish`). Returns how many files were uploaded.
+    pub fn publish(&mut self, only: Option<Date>, force: bool) -> Result<usize> {
+        let Some(config) = self.config.publish.clone() else { return Ok(0) };
+        let mut target = None;
+        let now = self.clock.now().timestamp();
+        let published = self.ledger.publications()?;
+        let mut uploaded = 0;
+        for m in self
+            .config
+            .meetings
+            .clone()
+            .iter()
+            .filter(|m| only.is_none_or(|d| d == m.date))
+        {
+            let plan = deliver::plan(&self.ledger, m.date)?;
+            let mut files = Vec::new();
+            if plan.sent {
+                files.push((DocKind::Agenda, DocKind::Agenda.file_name(Edition::Public)));
+            }
+            if plan.minutes_sent {
+                files.push((
+                    DocKind::Minutes,
+                    DocKind::Minutes.file_name(Edition::Public),
+                ));
+            }
+            let changed_at = self
+                .ledger
+                .changed_at(m.date)?
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            for (kind, file) in files {
+                let name = format!("{}/{file}", m.date);
+                let prev = published
+                    .iter()
+                    .find(|p| p.meeting == m.date.to_string() && p.name == name);
+                // Skip the render when nothing it reads has changed since it was published.
+                let key = format!("{changed_at}/{}", plan.list.len());
+                if !force && prev.is_some() && self.public_keys.get(&name) == Some(&key) {
+                    continue;
+                }
+                let (pdf, _) = deliver::render_doc(
+                    &self.config,
+                    &self.ledger,
+                    &mut self.renderer,
+                    m.date,
+                    kind,
+                    Edition::Public,
+                )?;
+                crate::fs::write_atomic(&self.ws.meeting_dir(m.date).join(&file), &pdf)?;
+                let sha = crate::item::hex(&sha2::Sha256::digest(&pdf));
+                if force || prev.is_none_or(|p| p.sha256 != sha) {
+                    let t = match &mut target {
+                        Some(t) => t,
+                        None => target.insert(crate::publish::target(&self.ws, &config)?),
+                    };
+                    t.upload(&name, &pdf)?;
+                    let rev = self.ledger.record_publication(
+                        &m.date.to_string(),
+                        &name,
+                        &sha,
+                        pdf.len() as u64,
+                        now,
+                    )?;
+                    let what =
+                        if rev > 1 { format!(" (udgave {rev})") } else { String::new() };
+                    tracing::info!("publiceret: {name}{what}");
+                    uploaded += 1;
+                }
+                self.public_keys.insert(name, key);
+            }
+        }
+        let site_missing = !published.iter().any(|p| p.meeting.is_empty());
+        let any_public = !self.ledger.publications()?.is_empty();
+        if any_public && (uploaded > 0 || force || site_missing) {
+            let meetings = self.site_meetings()?;
+            let base = config.base_url.clone().unwrap_or_default();
+            let council = self.config.council.name.clone();
+            let site = [
+                ("index.html", crate::site::index_html(&council, &meetings)),
+                (
+                    "feed.atom",
+                    crate::site::feed_atom(
+                        &council,
+                        &self.config.council.slug,
+                        &base,
+                        &meetings,
+                    ),
+                ),
+                ("meetings.json", crate::site::meetings_json(&council, &base, &meetings)),
+            ];
+            let t = match &mut target {
+                Some(t) => t,
+                None => target.insert(crate::publish::target(&self.ws, &config)?),
+            };
+            for (name, text) in site {
+                t.upload(name, text.as_bytes())?;
+                let sha = crate::item::hex(&sha2::Sha256::digest(text.as_bytes()));
+                self.ledger.record_publication("", name, &sha, text.len() as u64, now)?;
+                uploaded += 1;
+            }
+        }
+        Ok(uploaded)
+    }
+
+    /// The public site's meetings, from what has been published. Decisions appear only once
+    /// the minutes are published.
+    fn site_meetings(&self) -> Result<Vec<crate::site::SiteMeeting>> {
+        let publications = self.ledger.publications()?;
+        let mut out = Vec::new();
+        for m in &self.config.meetings {
+            let files: Vec<crate::site::SiteFile> = publications
+                .iter()
+                .filter(|p| p.meeting == m.date.to_string())
+                .map(|p| crate::site::SiteFile {
+                    path: p.name.clone(),
+                    label: if p.name.ends_with("referat-offentlig.pdf") {
+                        "Beslutningsreferat".into()
+                    } else {
+                        "Dagsorden".into()
+                    },
+                    sha256: p.sha256.clone(),
+                    size: p.size,
+                    revision: p.revision,
+                    published_at: p.published_at,
+                    first_at: p.first_at,
+                })
+                .collect();
+            if files.is_empty() {
+                continue;
+            }
+            let plan = deliver::plan(&self.ledger, m.date)?;
+            let minutes = files.iter().any(|f| f.path.ends_with("referat-offentlig.pdf"));
+            let items = plan
+                .list
+                .iter()
+                .enumerate()
+                .filter(|(_, (s, _))| !s.item.withdrawn)
+                .map(|(i, (s, _))| {
+                    let mut p = crate::edition::public_item(&crate::edition::Entry {
+                        item: &s.item,
+                        status: "",
+                        number: i + 1,
+                    });
+                    if !minutes {
+                        p.result = None;
+                    }
+                    p
+                })
+                .collect();
+            out.push(crate::site::SiteMeeting {
+                starts: m.starts_at(),
+                ends: m.ends_at(),
+                place: m.place.clone(),
+                items,
+                files,
+            });
+        }
+        Ok(out)
     }
 
     /// Delivers every recorded document that still has recipients owed, before its meeting
@@ -245,12 +432,13 @@ impl Council {
         let mut total = Sent::default();
         let now = self.clock.now();
         for m in self.config.meetings.clone() {
-            if now >= m.starts_at() {
-                continue;
-            }
             for doc in self.ledger.meeting_documents(m.date)? {
                 if crate::shutdown::requested() {
                     return Ok(total);
+                }
+                // Agendas stop when the meeting starts; minutes go out after it.
+                if doc.kind != "minutes" && now >= m.starts_at() {
+                    continue;
                 }
                 // Every roster row gets every document, also rows added after it was made.
                 let name = doc.file.rsplit('/').next().unwrap_or(&doc.file).to_owned();
@@ -474,9 +662,6 @@ pub fn send(
     cmd: &crate::args::SendCommand,
 ) -> Result<u8> {
     use crate::error::Error;
-    if cmd.minutes {
-        return Err(Error::Usage("kkr send --minutes er ikke tilgængelig endnu i denne version\n  hjælp: referater kommer i en senere version".into()));
-    }
     let meeting: Date = cmd.meeting.parse().map_err(|_| {
         Error::Usage(format!(
             "\"{}\" er ikke en mødedato; skriv fx 2027-01-28",
@@ -513,5 +698,29 @@ pub fn send(
         }
         tracing::info!("{n} mail sendes igen");
     }
-    Ok(council.pass_with(&HashSet::new(), Some(meeting))?.exit_code())
+    Ok(council.pass_with(&HashSet::new(), Some((meeting, cmd.minutes)))?.exit_code())
+}
+
+/// `kkr publish MEETING`: uploads the meeting's public files and the site again.
+pub fn publish(ws: Workspace, clock: Clock, meeting: &str) -> Result<u8> {
+    use crate::error::Error;
+    let date: Date = meeting.parse().map_err(|_| {
+        Error::Usage(format!("\"{meeting}\" er ikke en mødedato; skriv fx 2027-01-28"))
+    })?;
+    let mut council = Council::open(ws, clock, true)?;
+    if council.config.publish.is_none() {
+        return Err(Error::Usage("council.toml har ingen [publish]-sektion\n  hjælp: tilføj [publish] med target = \"dir:outbox/public\" eller en WebDAV-adresse".into()));
+    }
+    if council.config.meeting(date).is_none() {
+        return Err(Error::Usage(format!("der er intet møde den {date} i council.toml")));
+    }
+    let n = council.publish(Some(date), true)?;
+    if n == 0 {
+        println!(
+            "Intet at publicere for mødet {date} endnu (dagsordenen er ikke sendt)."
+        );
+    } else {
+        println!("{n} filer publiceret for mødet {date}.");
+    }
+    Ok(0)
 }

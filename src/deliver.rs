@@ -75,6 +75,8 @@ impl Change {
 pub struct Plan {
     /// Whether the agenda has been sent.
     pub sent: bool,
+    /// Whether the minutes have been sent.
+    pub minutes_sent: bool,
     /// The list.
     pub list: Vec<(StoredItem, Change)>,
 }
@@ -97,6 +99,27 @@ impl Plan {
     pub fn active(&self) -> usize {
         self.list.iter().filter(|(s, _)| !s.item.withdrawn).count()
     }
+
+    /// Items on the agenda without a decision yet.
+    pub fn undecided(&self) -> Vec<&Item> {
+        self.list
+            .iter()
+            .map(|(s, _)| &s.item)
+            .filter(|i| !i.withdrawn && i.decision.is_none())
+            .collect()
+    }
+
+    /// The schedule's view of the meeting.
+    pub fn state(&self) -> crate::schedule::MeetingState {
+        crate::schedule::MeetingState {
+            agenda_sent: self.sent,
+            items: self.active(),
+            new_items: self.new_items(),
+            changed_items: self.changed_items(),
+            decided: self.undecided().is_empty(),
+            minutes_sent: self.minutes_sent,
+        }
+    }
 }
 
 /// Hash of what an agenda shows of an item: everything but its decision (adding a decision
@@ -111,7 +134,9 @@ pub fn agenda_hash(item: &Item) -> String {
 pub fn plan(ledger: &Ledger, meeting: Date) -> Result<Plan> {
     let mut covered: HashMap<String, String> = HashMap::new();
     let mut sent = false;
+    let mut minutes_sent = false;
     for doc in ledger.meeting_documents(meeting)? {
+        minutes_sent |= doc.kind == "minutes";
         if AGENDA_KINDS.contains(&doc.kind.as_str()) {
             sent = true;
             for s in doc.shown {
@@ -130,7 +155,7 @@ pub fn plan(ledger: &Ledger, meeting: Date) -> Result<Plan> {
         };
         list.push((s, change));
     }
-    Ok(Plan { sent, list })
+    Ok(Plan { sent, minutes_sent, list })
 }
 
 /// The items of an agenda, withdrawn ones left out.
@@ -203,8 +228,8 @@ fn note(
     })
 }
 
-/// Builds and renders a meeting's agenda-family document from the ledger.
-pub fn render_agenda(
+/// Builds and renders a meeting's document (any kind, either edition) from the ledger.
+pub fn render_doc(
     config: &Config,
     ledger: &Ledger,
     renderer: &mut Renderer,
@@ -234,6 +259,9 @@ pub fn render_agenda(
         })
         .collect();
     let changed_at = ledger.changed_at(meeting)?.unwrap_or(Timestamp::UNIX_EPOCH);
+    let attendance =
+        if kind == DocKind::Minutes { ledger.attendance(meeting)? } else { None };
+    let marked = plan.sent && !matches!(kind, DocKind::Agenda | DocKind::Minutes);
     let input = DocInput {
         council: &config.council,
         meeting: m,
@@ -241,16 +269,21 @@ pub fn render_agenda(
             .iter()
             .map(|(s, c, n)| Entry {
                 item: &s.item,
-                status: if plan.sent { c.status() } else { "" },
+                status: if marked { c.status() } else { "" },
                 number: *n,
             })
             .collect(),
-        attendance: None,
+        attendance: attendance.as_ref(),
         kind,
         edition,
         note: note(ledger, &plan, kind, &covered)?,
         changed_at,
     };
+    if edition == Edition::Public {
+        edition::check_public(&input.entries).map_err(|report| Error::Invalid {
+            report: format!("mødet {meeting}: {report}\n  hjælp: læg punkterne ind igen med public_title og [decision] public_text\n"),
+        })?;
+    }
     Ok((renderer.render(&edition::build(&input))?, shown))
 }
 
@@ -287,13 +320,14 @@ pub fn record(
     kind: DocKind,
     late: bool,
 ) -> Result<Document> {
-    if kind == DocKind::Agenda
-        && let Some(doc) = ledger.documents(meeting, "agenda")?.into_iter().next()
+    if matches!(kind, DocKind::Agenda | DocKind::Minutes)
+        && let Some(doc) =
+            ledger.documents(meeting, kind.ledger_kind())?.into_iter().next()
     {
         return Ok(doc);
     }
     let (pdf, shown) =
-        render_agenda(ctx.config, ledger, renderer, meeting, kind, Edition::Member)?;
+        render_doc(ctx.config, ledger, renderer, meeting, kind, Edition::Member)?;
     let name = kind.file_name(Edition::Member);
     let file = ctx.ws.meeting_dir(meeting).join(&name);
     crate::fs::write_atomic(&file, &pdf)?;
@@ -409,7 +443,8 @@ pub fn deliver(
     let letter = letter(ctx.config, doc)?;
     let m = ctx.config.meeting(doc.meeting).expect("letter checked the meeting");
     let stamp = ledger.changed_at(doc.meeting)?.unwrap_or(doc.created_at);
-    let ics = ics::calendar(&ctx.config.council, m, stamp);
+    let ics =
+        (doc.kind != "minutes").then(|| ics::calendar(&ctx.config.council, m, stamp));
     let mut rest = todo.iter();
     while let Some(d) = rest.next() {
         if crate::shutdown::requested() {
@@ -427,7 +462,7 @@ pub fn deliver(
             &d.message_id,
             now,
             &pdf,
-            Some(&ics),
+            ics.as_deref(),
         )?;
         ledger.mark(doc.id, &d.recipient, DeliveryState::Sending, None, None, now)?;
         let key = format!(

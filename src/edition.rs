@@ -11,6 +11,7 @@ use crate::clock;
 use crate::config::{Council, MeetingConfig};
 use crate::item::{Attendance, Item};
 use crate::markdown;
+use crate::site::PublicItem;
 
 /// Which document is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,12 +238,62 @@ pub fn build(input: &DocInput) -> DocData {
     }
 }
 
+/// The public view of an entry: what anyone may see. A closed item shows only its public
+/// title and its public decision; nothing else of it is read.
+pub fn public_item(entry: &Entry) -> PublicItem {
+    let item = entry.item;
+    if item.closed {
+        PublicItem {
+            number: entry.number,
+            title: item.public_title.clone(),
+            public: false,
+            result: item.decision.as_ref().map(|d| d.public_text.clone()),
+        }
+    } else {
+        let result = item.decision.as_ref().map(|d| {
+            if d.public_text.is_empty() { d.text.clone() } else { d.public_text.clone() }
+        });
+        PublicItem {
+            number: entry.number,
+            title: item.title.clone(),
+            public: true,
+            result,
+        }
+    }
+}
+
+/// Refuses a public edition in which a closed item's decision has no public text: it must
+/// never fall back to the closed text.
+pub fn check_public(entries: &[Entry]) -> Result<(), String> {
+    let missing: Vec<String> = entries
+        .iter()
+        .filter(|e| e.item.closed)
+        .filter(|e| {
+            e.item.public_title.trim().is_empty()
+                || e.item
+                    .decision
+                    .as_ref()
+                    .is_some_and(|d| d.public_text.trim().is_empty())
+        })
+        .map(|e| format!("punkt {} ({})", e.number, e.item.id))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "lukkede punkter mangler offentlig titel eller offentlig beslutning (public_text): {}",
+            missing.join(", ")
+        ))
+    }
+}
+
 /// A closed item in the public edition: only fields that are public by definition.
 fn closed_public_json(entry: &Entry, number: usize) -> Value {
     let item = entry.item;
+    let public = public_item(entry);
     json!({
         "number": number,
-        "title": item.public_title,
+        "title": public.title,
         "area": item.area,
         "kind": item.kind.display(),
         "case": null,
@@ -251,7 +302,7 @@ fn closed_public_json(entry: &Entry, number: usize) -> Value {
         "late_reason": "",
         "recommendation": "",
         "body": [],
-        "decision": item.decision.as_ref().map(|d| d.public_text.clone()),
+        "decision": public.result,
         "attachments": [],
     })
 }

@@ -50,6 +50,16 @@ pub enum Error {
         /// Whether a later attempt may succeed.
         transient: bool,
     },
+    /// Publishing to the public site failed.
+    #[error("kunne ikke publicere `{name}`: {reason}")]
+    Publish {
+        /// The file being published.
+        name: String,
+        /// What went wrong.
+        reason: String,
+        /// Whether a later attempt may succeed.
+        transient: bool,
+    },
     /// The ledger (SQLite) failed.
     #[error("fejl i loggen (state/kkr.sqlite)")]
     Ledger(#[from] rusqlite::Error),
@@ -62,7 +72,7 @@ impl Error {
     /// Whether retrying later may succeed (a server down, a timeout), so the work stays due.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Send { transient, .. } => *transient,
+            Self::Send { transient, .. } | Self::Publish { transient, .. } => *transient,
             Self::Ledger(rusqlite::Error::SqliteFailure(e, _)) => matches!(
                 e.code,
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked

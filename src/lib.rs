@@ -19,10 +19,12 @@ pub mod item;
 pub mod ledger;
 pub mod mail;
 pub mod markdown;
+pub mod publish;
 pub mod render;
 pub mod report;
 pub mod schedule;
 pub mod shutdown;
+pub mod site;
 pub mod spanned;
 pub mod workspace;
 pub mod world;
@@ -116,9 +118,7 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         }
         Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
         Command::Send(cmd) => daemon::send(ws, clock, cli.global.dry_run, &cmd),
-        Command::Publish(_) => {
-            Err(not_yet("kkr publish", "publicering kommer med referaterne"))
-        }
+        Command::Publish(cmd) => daemon::publish(ws, clock, &cmd.meeting),
         Command::Init(_) => {
             Err(not_yet("kkr init", "kopiér indtil videre eksempel-arbejdsmappen"))
         }

@@ -58,6 +58,10 @@ struct View<'a> {
     #[serde(flatten)]
     letter: &'a Letter,
     recipient: &'a str,
+    /// A calendar invitation is attached.
+    calendar: bool,
+    /// Why the PDF is not attached (too large), or empty.
+    too_large: String,
 }
 
 /// Composes messages from the workspace's (or the built-in) mail templates.
@@ -103,7 +107,26 @@ impl Mailer {
         pdf: &[u8],
         ics: Option<&str>,
     ) -> Result<Message> {
-        let view = View { letter, recipient: to.name.as_deref().unwrap_or("medlem") };
+        let too_large = if pdf.len() as u64 > config.max_attachment_bytes {
+            let contact = if letter.reply_to.is_empty() {
+                "sekretariatet".to_owned()
+            } else {
+                letter.reply_to.clone()
+            };
+            format!(
+                "Dokumentet fylder {:.1} MB og er for stort til at sende med mail (grænsen er {} MB). Skriv til {contact} for at få det på anden vis.",
+                pdf.len() as f64 / (1 << 20) as f64,
+                config.max_attachment_bytes >> 20
+            )
+        } else {
+            String::new()
+        };
+        let view = View {
+            letter,
+            recipient: to.name.as_deref().unwrap_or("medlem"),
+            calendar: ics.is_some(),
+            too_large: too_large.clone(),
+        };
         let render = |hb: &Handlebars, name: &str| {
             hb.render(name, &view).map_err(|e| {
                 Error::Compose(format!("skabelonen templates/mail/{name}.hbs: {e}"))
@@ -121,11 +144,13 @@ impl Mailer {
             builder = builder.reply_to(reply_to.clone());
         }
         let pdf_type = ContentType::parse("application/pdf").expect("valid content type");
-        let mut body = MultiPart::mixed()
-            .multipart(MultiPart::alternative_plain_html(text, html))
-            .singlepart(
-                Attachment::new(letter.file.clone()).body(pdf.to_vec(), pdf_type),
-            );
+        let mut body =
+            MultiPart::mixed().multipart(MultiPart::alternative_plain_html(text, html));
+        if too_large.is_empty() {
+            let attachment =
+                Attachment::new(letter.file.clone()).body(pdf.to_vec(), pdf_type);
+            body = body.singlepart(attachment);
+        }
         if let Some(ics) = ics {
             let ics_type =
                 ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
@@ -216,6 +241,7 @@ mod tests {
             from: "KKR <kkr@example.org>".parse().unwrap(),
             reply_to: None,
             smtp: None,
+            max_attachment_bytes: 1 << 20,
         };
         let letter = Letter {
             subject: "KKR – dagsorden til mødet 28. januar 2027".into(),
@@ -248,5 +274,49 @@ mod tests {
         assert!(raw.contains("application/pdf"));
         assert!(raw.contains("method=PUBLISH"));
         assert!(raw.contains("&lt;dagsorden&gt;"), "HTML is escaped");
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn a_pdf_over_the_limit_becomes_a_note() {
+        let mailer = Mailer::new(None).unwrap();
+        let config = MailConfig {
+            from: "KKR <kkr@example.org>".parse().unwrap(),
+            reply_to: Some("sek@example.org".parse().unwrap()),
+            smtp: None,
+            max_attachment_bytes: 1 << 20,
+        };
+        let letter = Letter {
+            subject: "S".into(),
+            council: "KKR".into(),
+            phrase: "beslutningsreferat fra mødet".into(),
+            when: "w".into(),
+            place: "p".into(),
+            note: String::new(),
+            items: vec![],
+            file: "referat.pdf".into(),
+            reply_to: "sek@example.org".into(),
+        };
+        let to: Mailbox = "A <a@example.org>".parse().unwrap();
+        let big = vec![b'x'; (1 << 20) + 1];
+        let msg = mailer
+            .compose(
+                &config,
+                &letter,
+                &to,
+                "<x@example.org>",
+                Timestamp::UNIX_EPOCH,
+                &big,
+                None,
+            )
+            .unwrap();
+        let raw = String::from_utf8_lossy(&msg.formatted()).into_owned();
+        assert!(!raw.contains("application/pdf"), "not attached");
+        assert!(raw.contains("for stort til at sende med mail"), "{raw}");
+        assert!(!raw.contains("kalenderinvitation"), "no calendar mentioned without one");
     }
 }

@@ -19,6 +19,10 @@ pub struct MeetingState {
     pub new_items: usize,
     /// Items changed or withdrawn since a document showed them.
     pub changed_items: usize,
+    /// Every item on the agenda has its decision.
+    pub decided: bool,
+    /// The minutes have been recorded as sent.
+    pub minutes_sent: bool,
 }
 
 /// Work that is due now.
@@ -38,6 +42,11 @@ pub enum Job {
     },
     /// Send a corrected agenda.
     SendCorrection {
+        /// The meeting.
+        meeting: Date,
+    },
+    /// Send the minutes (member edition) and publish the public edition.
+    SendMinutes {
         /// The meeting.
         meeting: Date,
     },
@@ -97,6 +106,13 @@ pub fn due(
             let moment = config.schedule.agenda_due(m);
             let late = now.timestamp().duration_since(moment.timestamp()) > GRACE;
             jobs.push(Job::SendAgenda { meeting: m.date, late });
+        } else if *now >= m.ends_at() {
+            // A held meeting: minutes once every item has its decision.
+            let ready =
+                config.schedule.minutes_after_decisions && s.items > 0 && s.decided;
+            if ready && !s.minutes_sent {
+                jobs.push(Job::SendMinutes { meeting: m.date });
+            }
         } else if s.agenda_sent && *now < m.starts_at() {
             // Nothing is sent once the meeting has started.
             if s.new_items > 0 {
@@ -146,6 +162,37 @@ mod tests {
     }
 
     #[test]
+    fn minutes_when_held_and_every_item_decided() {
+        let c = config(&["2027-01-28"], "09:00");
+        let d = jiff::civil::date(2027, 1, 28);
+        let undecided =
+            |_| MeetingState { agenda_sent: true, items: 4, ..Default::default() };
+        let decided = |_| MeetingState {
+            agenda_sent: true,
+            items: 4,
+            decided: true,
+            ..Default::default()
+        };
+        let sent = |_| MeetingState {
+            agenda_sent: true,
+            items: 4,
+            decided: true,
+            minutes_sent: true,
+            ..Default::default()
+        };
+        assert!(
+            due(&parse_now("2027-01-28T11:29").unwrap(), &c, &decided).is_empty(),
+            "not held yet"
+        );
+        assert!(due(&parse_now("2027-01-28T11:30").unwrap(), &c, &undecided).is_empty());
+        assert_eq!(
+            due(&parse_now("2027-01-28T11:30").unwrap(), &c, &decided),
+            [Job::SendMinutes { meeting: d }]
+        );
+        assert!(due(&parse_now("2027-02-01T11:30").unwrap(), &c, &sent).is_empty());
+    }
+
+    #[test]
     fn late_and_changed_items_after_sending_until_the_meeting_starts() {
         let c = config(&["2027-01-28"], "09:00");
         let d = jiff::civil::date(2027, 1, 28);
@@ -154,6 +201,7 @@ mod tests {
             items: 4,
             new_items: 1,
             changed_items: 1,
+            ..Default::default()
         };
         let jobs = due(&parse_now("2027-01-25T10:00").unwrap(), &c, &state);
         assert_eq!(
