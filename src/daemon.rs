@@ -672,7 +672,22 @@ pub fn send(
     let m = council.config.meeting(meeting).cloned().ok_or_else(|| {
         Error::Usage(format!("der er intet møde den {meeting} i council.toml"))
     })?;
-    if council.clock.now() >= m.starts_at() {
+    if cmd.minutes {
+        if council.clock.now() < m.starts_at() {
+            return Err(Error::Usage(format!(
+                "mødet {meeting} er ikke begyndt endnu; referatet kan først sendes efter mødet"
+            )));
+        }
+        let plan = deliver::plan(&council.ledger, meeting)?;
+        let missing: Vec<String> =
+            plan.undecided().iter().map(|i| format!("{} ({})", i.title, i.id)).collect();
+        if plan.active() == 0 || !missing.is_empty() {
+            return Err(Error::Usage(format!(
+                "referatet kan ikke sendes: disse punkter mangler en beslutning: {}\n  hjælp: læg punkterne ind igen med en [decision]-sektion",
+                missing.join("; ")
+            )));
+        }
+    } else if council.clock.now() >= m.starts_at() {
         return Err(Error::Usage(format!(
             "mødet {meeting} er begyndt; dagsordener sendes ikke længere"
         )));
@@ -689,6 +704,9 @@ pub fn send(
         let now = council.clock.now().timestamp();
         let mut n = 0;
         for doc in council.ledger.meeting_documents(meeting)? {
+            if (doc.kind == "minutes") != cmd.minutes {
+                continue;
+            }
             let name = doc.file.rsplit('/').next().unwrap_or(&doc.file).to_owned();
             let config = &council.config;
             let id = |recipient: &str, generation: i64| {

@@ -59,6 +59,8 @@ pub struct WebDav {
     base: String,
     agent: ureq::Agent,
     auth: Option<String>,
+    /// The base collection is known to exist.
+    base_ready: bool,
 }
 
 impl WebDav {
@@ -78,7 +80,7 @@ impl WebDav {
                 base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
             )
         });
-        Self { base, agent, auth }
+        Self { base, agent, auth, base_ready: false }
     }
 
     fn request(
@@ -127,8 +129,16 @@ impl WebDav {
         Err(Error::Publish { name: name.into(), reason, transient })
     }
 
-    /// Creates the collections above `name` (MKCOL; "already there" is fine).
-    fn collections(&self, name: &str) -> Result<()> {
+    /// Creates the collections above `name`, the base collection included (MKCOL; "already
+    /// there" is fine).
+    fn collections(&mut self, name: &str) -> Result<()> {
+        if !self.base_ready {
+            let status = self.request("MKCOL", "", Vec::new(), &[])?;
+            if !matches!(status, 200..=299 | 405) {
+                Self::check(&self.base, "MKCOL", status)?;
+            }
+            self.base_ready = true;
+        }
         let parts: Vec<&str> = name.split('/').collect();
         for i in 1..parts.len() {
             let dir = format!("{}/", parts[..i].join("/"));

@@ -4,6 +4,8 @@ mod harness;
 
 mod check;
 mod deliver;
+mod minutes;
 mod render;
 mod run;
 mod smtp;
+mod webdav;

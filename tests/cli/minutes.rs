@@ -1,0 +1,342 @@
+//! Minutes in two editions and the public site: a canary string in every closed field must
+//! never reach anything public, while the member edition has it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::harness::{Test, fold, poppler, stdout};
+
+/// The canary: in the closed item's title, case, body, recommendation, decision and
+/// attachment (name and content).
+pub(crate) const CANARY: &str = "KANARIE7731";
+
+const SEND: &str = "2027-01-21T09:00";
+const AFTER: &str = "2027-01-28T12:00";
+
+/// A one-page PDF whose text is `text` (ASCII), written by hand so the test owns it.
+pub(crate) fn tiny_pdf(text: &str) -> Vec<u8> {
+    let content = format!("BT /F1 18 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Puts the canary into the example's closed item (before it is taken in).
+pub(crate) fn plant_canary(t: &Test) {
+    let path = t.path("inbox/10-udpegning-erhvervshus.md");
+    let text = fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace(
+            "title = \"Udpegning af kommunal",
+            &format!("title = \"{CANARY} Udpegning af kommunal"),
+        )
+        .replace("case = \"26/11573\"", &format!("case = \"26/{CANARY}\""))
+        .replace(
+            "recommendation = \"Det indstilles, at",
+            &format!("recommendation = \"{CANARY}: Det indstilles, at"),
+        )
+        .replace(
+            "attachments = []",
+            &format!("attachments = [\"bilag/{CANARY}-kandidater.pdf\"]"),
+        )
+        .replace("## Baggrund", &format!("## Baggrund {CANARY}"));
+    assert_eq!(text.matches(CANARY).count(), 5);
+    t.write("inbox/10-udpegning-erhvervshus.md", text);
+    t.write(
+        &format!("inbox/bilag/{CANARY}-kandidater.pdf"),
+        tiny_pdf(&format!("Kandidater {CANARY}")),
+    );
+}
+
+/// Drops every item of the example again with a decision (the closed one with the canary in
+/// its member decision), plus an attendance file.
+pub(crate) fn decide_all(t: &Test) {
+    for name in t.files("inbox/behandlet/2027-01-28") {
+        let text =
+            fs::read_to_string(t.path(&format!("inbox/behandlet/2027-01-28/{name}")))
+                .unwrap();
+        let (front, body) = text[4..].split_once("\n+++\n").unwrap();
+        let decision = if name.starts_with("10-") {
+            format!(
+                "[decision]\ntext = \"{CANARY}: KKR udpegede den indstillede kandidat.\"\npublic_text = \"KKR Hovedstaden foretog udpegningen.\""
+            )
+        } else {
+            format!("[decision]\ntext = \"Beslutning i punkt {name}: godkendt.\"")
+        };
+        t.write(
+            &format!("inbox/{name}"),
+            format!("+++\n{front}\n{decision}\n+++\n{body}"),
+        );
+    }
+    t.write(
+        "inbox/fremmoede-2027-01-28.toml",
+        "meeting = \"2027-01-28\"\nabsent = [\"Kirsten Løje Frandsen\"]\nguests = [\"Direktør for KL, Jane Doe\"]\n",
+    );
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            walk(&e.path(), out);
+        } else {
+            out.push(e.path());
+        }
+    }
+}
+
+/// Asserts that no public byte contains the canary: raw bytes, PDF text and PDF metadata.
+#[track_caller]
+pub(crate) fn assert_no_canary(files: &[PathBuf]) {
+    assert!(!files.is_empty());
+    for f in files {
+        let raw = fs::read(f).unwrap();
+        let lossy = String::from_utf8_lossy(&raw).to_lowercase();
+        assert!(
+            !lossy.contains(&CANARY.to_lowercase()),
+            "{} contains the canary in its bytes",
+            f.display()
+        );
+        if f.extension().is_some_and(|e| e == "pdf") {
+            for (tool, args) in [
+                ("pdftotext", &[][..]),
+                ("pdfinfo", &["-meta"][..]),
+                ("pdfinfo", &[][..]),
+            ] {
+                let out = poppler(tool, args, f);
+                assert!(
+                    !out.contains(CANARY),
+                    "{} leaks through {tool} {args:?}",
+                    f.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn closed_content_never_reaches_anything_public_and_members_get_everything() {
+    let t = Test::example();
+    plant_canary(&t);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    // The public agenda is out already.
+    assert!(t.path("outbox/public/2027-01-28/dagsorden-offentlig.pdf").exists());
+    decide_all(&t);
+    t.must(&["run", "--once", "--now", "2027-01-28T11:00"], 0);
+    assert!(
+        !t.path("outbox/2027-01-28/referat.pdf").exists(),
+        "not before the meeting has ended"
+    );
+    t.must(&["run", "--once", "--now", AFTER], 0);
+
+    // Members: everything, including the canary, the absent and the decisions.
+    let member =
+        fold(&poppler("pdftotext", &[], &t.path("outbox/2027-01-28/referat.pdf")));
+    assert!(member.contains(CANARY), "the member edition has the closed content");
+    assert!(member.contains("Kirsten Løje Frandsen"), "absent members are listed");
+    assert!(member.contains("Direktør for KL, Jane Doe"));
+    assert_eq!(member.matches(": godkendt.").count(), 11, "every decision is there");
+    let mails: Vec<_> =
+        t.files("outbox/mail").into_iter().filter(|m| m.contains("-referat-")).collect();
+    assert_eq!(mails.len(), 62, "the minutes go to every recipient");
+
+    // The public: nothing of the closed item but its public title and decision.
+    let mut public = Vec::new();
+    walk(&t.path("outbox/public"), &mut public);
+    public.push(t.path("outbox/2027-01-28/referat-offentlig.pdf"));
+    public.push(t.path("outbox/2027-01-28/dagsorden-offentlig.pdf"));
+    assert_no_canary(&public);
+    let text = fold(&poppler(
+        "pdftotext",
+        &[],
+        &t.path("outbox/public/2027-01-28/referat-offentlig.pdf"),
+    ));
+    assert!(
+        text.contains("Udpegning til bestyrelse")
+            && text.contains("KKR Hovedstaden foretog udpegningen."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Kirsten Løje Frandsen"),
+        "the public minutes list absent members"
+    );
+    assert!(!text.contains("Bilag 10.1"), "no closed attachment");
+
+    // The site.
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(t.path("outbox/public/meetings.json")).unwrap())
+            .unwrap();
+    let m = &json["meeting"][0];
+    let items = m["agendaItem"].as_array().unwrap();
+    assert_eq!(items.len(), 12);
+    let closed: Vec<_> = items.iter().filter(|i| i["public"] == false).collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["name"], "Udpegning til bestyrelse");
+    assert_eq!(closed[0]["result"], "KKR Hovedstaden foretog udpegningen.");
+    for f in m["file"].as_array().unwrap() {
+        let bytes = fs::read(
+            t.path(&format!("outbox/public/{}", f["accessUrl"].as_str().unwrap())),
+        )
+        .unwrap();
+        use sha2::Digest;
+        let sha: String =
+            sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(f["sha256Checksum"], sha.as_str());
+    }
+    let feed = fs::read_to_string(t.path("outbox/public/feed.atom")).unwrap();
+    assert_eq!(feed.matches("<entry>").count(), 1);
+    let index = fs::read_to_string(t.path("outbox/public/index.html")).unwrap();
+    assert!(index.contains("lang=\"da\"") && index.contains("referat-offentlig.pdf"));
+
+    // Once is enough: another run sends and publishes nothing new.
+    t.must(&["run", "--once", "--now", "2027-01-28T13:00"], 0);
+    assert_eq!(
+        t.files("outbox/mail").iter().filter(|m| m.contains("-referat-")).count(),
+        62
+    );
+}
+
+#[test]
+fn a_changed_decision_republishes_and_the_feed_says_so() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", SEND], 0);
+    decide_all(&t);
+    t.must(&["run", "--once", "--now", AFTER], 0);
+    let first =
+        fs::read(t.path("outbox/public/2027-01-28/referat-offentlig.pdf")).unwrap();
+    let name = "10-udpegning-erhvervshus.md";
+    // The version with the decision is the second one taken in.
+    let text = fs::read_to_string(
+        t.path("inbox/behandlet/2027-01-28/10-udpegning-erhvervshus-2.md"),
+    )
+    .unwrap();
+    assert!(text.contains("KKR Hovedstaden foretog udpegningen."));
+    t.write(
+        &format!("inbox/{name}"),
+        text.replace(
+            "KKR Hovedstaden foretog udpegningen.",
+            "KKR Hovedstaden foretog udpegningen (rettet).",
+        ),
+    );
+    t.must(&["run", "--once", "--now", "2027-01-29T10:00"], 0);
+    let second =
+        fs::read(t.path("outbox/public/2027-01-28/referat-offentlig.pdf")).unwrap();
+    assert_ne!(first, second);
+    assert!(
+        fold(&poppler(
+            "pdftotext",
+            &[],
+            &t.path("outbox/public/2027-01-28/referat-offentlig.pdf")
+        ))
+        .contains("udpegningen (rettet)")
+    );
+    let feed = fs::read_to_string(t.path("outbox/public/feed.atom")).unwrap();
+    assert!(feed.contains("rettet, udgave 2"), "{feed}");
+    assert_eq!(feed.matches("<entry>").count(), 1);
+}
+
+#[test]
+fn a_closed_decision_without_public_text_is_refused() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let name = "10-udpegning-erhvervshus.md";
+    let text = fs::read_to_string(t.path(&format!("inbox/behandlet/2027-01-28/{name}")))
+        .unwrap();
+    let (front, body) = text[4..].split_once("\n+++\n").unwrap();
+    t.write(
+        &format!("inbox/{name}"),
+        format!("+++\n{front}\n[decision]\ntext = \"Hemmelig beslutning\"\n+++\n{body}"),
+    );
+    t.must(&["run", "--once", "--now", "2027-01-22T10:00"], 1);
+    let report =
+        fs::read_to_string(t.path(&format!("inbox/afvist/{name}.fejl.txt"))).unwrap();
+    assert!(report.contains("public_text"), "{report}");
+}
+
+#[test]
+fn minutes_render_reproducibly_as_pdf_a() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", SEND], 0);
+    decide_all(&t);
+    t.must(&["run", "--once", "--now", "2027-01-28T11:00"], 0);
+    let (a, b) = (t.path("a.pdf"), t.path("b.pdf"));
+    t.must(
+        &[
+            "render",
+            "2027-01-28",
+            "--minutes",
+            "-o",
+            a.to_str().unwrap(),
+            "--now",
+            "2027-01-28T11:05",
+        ],
+        0,
+    );
+    t.must(
+        &[
+            "render",
+            "2027-01-28",
+            "--minutes",
+            "-o",
+            b.to_str().unwrap(),
+            "--now",
+            "2027-02-05T08:00",
+        ],
+        0,
+    );
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    let meta = poppler("pdfinfo", &["-meta"], &a);
+    assert!(
+        meta.contains("<pdfaid:part>2</pdfaid:part>") && meta.contains("pdfuaid:part>1<")
+    );
+    let info = poppler("pdfinfo", &[], &a);
+    assert!(info.contains("Title:           KKR Hovedstaden – beslutningsreferat fra mødet 28. januar 2027"), "{info}");
+    let text = fold(&poppler("pdftotext", &[], &a));
+    assert!(text.contains("Afbud") && text.contains("Kirsten Løje Frandsen"), "{text}");
+}
+
+#[test]
+fn send_minutes_needs_every_decision() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let out = t.must(&["send", "2027-01-28", "--minutes", "--now", AFTER], 2);
+    assert!(crate::harness::stderr(&out).contains("mangler en beslutning"));
+    decide_all(&t);
+    let mut config = fs::read_to_string(t.path("council.toml")).unwrap();
+    config = config
+        .replace("minutes_after_decisions = true", "minutes_after_decisions = false");
+    t.write("council.toml", config);
+    t.must(&["run", "--once", "--now", AFTER], 0);
+    assert!(
+        !t.path("outbox/2027-01-28/referat.pdf").exists(),
+        "not automatic when turned off"
+    );
+    t.must(&["send", "2027-01-28", "--minutes", "--now", AFTER], 0);
+    assert!(t.path("outbox/2027-01-28/referat.pdf").exists());
+    let out = t.must(&["publish", "2027-01-28", "--now", AFTER], 0);
+    assert!(stdout(&out).contains("publiceret"), "{}", stdout(&out));
+}
