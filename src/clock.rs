@@ -20,35 +20,40 @@ pub fn tz() -> &'static TimeZone {
     })
 }
 
-/// A clock that starts at a chosen moment (or the real time) and then runs at real speed.
+/// The time as kkr sees it: the real wall clock, or a chosen start (`--now`) that then runs
+/// forward at real speed.
 #[derive(Debug, Clone)]
 pub struct Clock {
-    /// The moment the clock showed when it was made.
-    start: Timestamp,
-    /// The real instant at which it was made.
-    started: Instant,
+    /// `None`: the wall clock, read at every call (so a corrected system clock is seen at
+    /// once). `Some((start, started))`: `start` at the real instant `started`.
+    shifted: Option<(Timestamp, Instant)>,
 }
 
 impl Clock {
     /// The real time.
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "the one place that reads the wall clock"
-    )]
     pub fn system() -> Self {
-        Self { start: Timestamp::now(), started: Instant::now() }
+        Self { shifted: None }
     }
 
     /// A clock that shows `start` now and runs forward from there.
     pub fn starting_at(start: Timestamp) -> Self {
-        Self { start, started: Instant::now() }
+        Self { shifted: Some((start, Instant::now())) }
     }
 
     /// The current moment in Copenhagen.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the wall clock"
+    )]
     pub fn now(&self) -> Zoned {
-        let elapsed =
-            jiff::SignedDuration::try_from(self.started.elapsed()).unwrap_or_default();
-        let ts = self.start.checked_add(elapsed).unwrap_or(self.start);
+        let ts = match self.shifted {
+            None => Timestamp::now(),
+            Some((start, started)) => {
+                let elapsed =
+                    jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
+                start.checked_add(elapsed).unwrap_or(start)
+            }
+        };
         ts.to_zoned(tz().clone())
     }
 }

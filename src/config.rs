@@ -107,6 +107,8 @@ pub struct SmtpConfig {
     pub user: Option<String>,
     /// Name of the environment variable that holds the password.
     pub password_env: Option<String>,
+    /// kkr's own deadline for each SMTP step, in seconds.
+    pub timeout_secs: u64,
 }
 
 /// Connection security for SMTP.
@@ -380,7 +382,11 @@ fn read_mail(r: &mut TomlReader, root: &dyn toml_edit::TableLike) -> Option<Mail
 }
 
 fn read_smtp(r: &mut TomlReader, t: &dyn toml_edit::TableLike) -> Option<SmtpConfig> {
-    r.unknown_keys(t, &["host", "port", "tls", "user", "password_env"], " i [mail.smtp]");
+    r.unknown_keys(
+        t,
+        &["host", "port", "tls", "user", "password_env", "timeout_secs"],
+        " i [mail.smtp]",
+    );
     let host = r.string(t, "host", true)?;
     let port = match r.integer(t, "port", false) {
         Some(p) => match u16::try_from(p.value) {
@@ -430,7 +436,20 @@ fn read_smtp(r: &mut TomlReader, t: &dyn toml_edit::TableLike) -> Option<SmtpCon
             "tilføj den manglende eller slet begge",
         );
     }
+    let mut timeout_secs = 60;
+    if let Some(t) = r.integer(t, "timeout_secs", false) {
+        if (1..=600).contains(&t.value) {
+            timeout_secs = t.value as u64;
+        } else {
+            r.problem(
+                t.span,
+                "timeout_secs skal være mellem 1 og 600",
+                "60 sekunder er et godt valg",
+            );
+        }
+    }
     Some(SmtpConfig {
+        timeout_secs,
         host: host.value,
         port,
         tls,

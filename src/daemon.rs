@@ -41,6 +41,8 @@ pub struct Council {
     pub dry_run: bool,
     /// What each public file was last rendered from, to skip unchanged renders.
     public_keys: std::collections::HashMap<String, String>,
+    /// The workspace lock, held while this council runs.
+    _lock: std::fs::File,
 }
 
 /// What a pass did, for the exit code and the next wake-up.
@@ -78,6 +80,7 @@ impl Council {
     /// Opens a workspace for running: configuration (fatal if invalid), roster, ledger.
     pub fn open(ws: Workspace, clock: Clock, dry_run: bool) -> Result<Self> {
         let config = ws.load_config()?;
+        let lock = lock(&ws)?;
         let roster = ws.load_roster();
         let ledger = Ledger::open(&ws.ledger_path())?;
         let renderer = Renderer::new(ws.templates(), vec![ws.attachments()]);
@@ -93,6 +96,7 @@ impl Council {
             clock,
             dry_run,
             public_keys,
+            _lock: lock,
         })
     }
 
@@ -516,6 +520,28 @@ impl Council {
             wake = wake.min(inbox::QUIET / 2);
         }
         wake
+    }
+}
+
+/// Takes the workspace's lock (`state/kkr.lock`), so two kkr processes never work on one
+/// workspace; the operating system releases it when the process ends, however it ends.
+fn lock(ws: &Workspace) -> Result<std::fs::File> {
+    let path = ws.state().join("kkr.lock");
+    crate::fs::create_dir_all(&ws.state())?;
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| crate::error::Error::Write { path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(crate::error::Error::Locked { path: ws.root.clone() })
+        }
+        Err(std::fs::TryLockError::Error(source)) => {
+            Err(crate::error::Error::Write { path, source })
+        }
     }
 }
 

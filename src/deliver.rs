@@ -632,7 +632,7 @@ impl Smtp {
         let mut builder = lettre::SmtpTransport::builder_dangerous(&config.host)
             .tls(tls)
             .port(config.port)
-            .timeout(Some(std::time::Duration::from_secs(60)));
+            .timeout(Some(std::time::Duration::from_secs(config.timeout_secs)));
         if let (Some(user), Some(var)) = (&config.user, &config.password_env) {
             let password = std::env::var(var).map_err(|_| Error::Invalid {
                 report: format!("council.toml: fejl: miljøvariablen {var} med SMTP-adgangskoden er ikke sat, så intet kan sendes\n  hjælp: sæt {var} i kkr's miljø (fx i systemd-enheden) og start kkr igen\n"),

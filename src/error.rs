@@ -60,6 +60,14 @@ pub enum Error {
         /// Whether a later attempt may succeed.
         transient: bool,
     },
+    /// Another kkr process works on the same workspace.
+    #[error(
+        "en anden kkr arbejder allerede i `{path}` (låst af state/kkr.lock)\n  hjælp: stop den anden kkr først; to på samme arbejdsmappe kunne sende dokumenter to gange"
+    )]
+    Locked {
+        /// The workspace.
+        path: PathBuf,
+    },
     /// The ledger (SQLite) failed.
     #[error("fejl i loggen (state/kkr.sqlite)")]
     Ledger(#[from] rusqlite::Error),

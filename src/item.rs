@@ -433,12 +433,34 @@ pub fn is_printable(c: char) -> bool {
     c.is_whitespace() || coverage.iter().any(|cov| cov.contains(c as u32))
 }
 
-/// The first character the PDF fonts cannot show, with its byte offset.
+/// Most combining marks allowed on one character; long stacks ("Zalgo text") are a known
+/// way to make text layout and PDF export run away.
+pub const MAX_COMBINING: usize = 8;
+
+fn is_combining(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+/// The first problem character with its byte offset: one the PDF fonts cannot show, or the
+/// mark that makes a stack of combining marks too tall.
 fn unprintable(text: &str) -> Option<(usize, char)> {
-    text.char_indices().find(|(_, c)| !c.is_control() && !is_printable(*c))
+    let mut run = 0;
+    for (i, c) in text.char_indices() {
+        run = if is_combining(c) { run + 1 } else { 0 };
+        if run > MAX_COMBINING || (!c.is_control() && !is_printable(c)) {
+            return Some((i, c));
+        }
+    }
+    None
 }
 
 fn unprintable_message(c: char) -> (String, String) {
+    if is_combining(c) {
+        return (
+            format!("for mange kombinerende tegn (accenter) på ét bogstav (over {MAX_COMBINING})"),
+            "skriv teksten med almindelige bogstaver; sådan tekst kan ikke sættes op i PDF'en".into(),
+        );
+    }
     (
         format!("tegnet \"{c}\" (U+{:04X}) kan ikke vises i PDF'en", c as u32),
         "fjern det (fx emoji) eller skriv det med ord; skrifttyperne dækker latinske, græske og kyrilliske bogstaver og almindelige tegn".into(),

@@ -470,3 +470,64 @@ fn status_json_has_every_recipient() {
     assert_eq!(failed[0]["email"], refused.as_str());
     assert!(failed[0]["error"].as_str().unwrap().contains("550"));
 }
+
+/// The example with a short SMTP deadline, for servers that never answer.
+fn with_smtp_timeout(port: u16, secs: u64) -> Test {
+    let t = with_smtp(port);
+    let mut config = fs::read_to_string(t.path("council.toml")).unwrap();
+    config.push_str(&format!("timeout_secs = {secs}\n"));
+    t.write("council.toml", config);
+    t
+}
+
+#[test]
+fn starttls_required_never_falls_back_to_plaintext() {
+    // The test server offers no STARTTLS: with tls = "starttls" nothing may be sent.
+    let sink = Sink::start(Behaviour::default());
+    let t = Test::example();
+    let mut config = fs::read_to_string(t.path("council.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"starttls\"\n",
+        sink.port
+    ));
+    t.write("council.toml", config);
+    t.must(&["run", "--once", "--now", SEND], 3);
+    assert!(sink.messages().is_empty(), "not a byte of mail in plaintext");
+    let text = stdout(&t.must(&["status", "2027-01-28", "--now", SEND], 0));
+    assert!(text.contains("prøves igen"), "{text}");
+}
+
+#[test]
+fn a_connection_closed_in_the_middle_of_data_is_retried() {
+    let sink = Sink::start(Behaviour { close_in_data_first: 1, ..Default::default() });
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 3);
+    t.must(&["run", "--once", "--now", "2027-01-21T09:30"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+}
+
+#[test]
+fn a_server_that_never_answers_meets_kkrs_deadline() {
+    let sink = Sink::start(Behaviour { hang: true, ..Default::default() });
+    let t = with_smtp_timeout(sink.port, 2);
+    let start = Instant::now();
+    t.must(&["run", "--once", "--now", SEND], 3);
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "the deadline fired ({:?})",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_second_kkr_on_the_same_workspace_refuses_to_start() {
+    let t = Test::example();
+    let _d = daemon(&t, "2027-01-10T09:00");
+    wait_until("the first daemon", Duration::from_secs(30), || {
+        t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
+    });
+    let out = t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 4);
+    assert!(stderr(&out).contains("en anden kkr arbejder allerede"), "{}", stderr(&out));
+    t.must(&["status", "--now", "2027-01-10T09:00"], 0);
+    t.must(&["check"], 0);
+}

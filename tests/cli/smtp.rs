@@ -27,6 +27,10 @@ pub(crate) struct Behaviour {
     pub(crate) temp_fail_first: usize,
     /// Wait this long before accepting each message.
     pub(crate) delay: Duration,
+    /// Close the connection in the middle of DATA for the first N transactions.
+    pub(crate) close_in_data_first: usize,
+    /// Read the message and never answer.
+    pub(crate) hang: bool,
 }
 
 struct Shared {
@@ -139,6 +143,13 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
             }
         } else if upper == "DATA" {
             reply(&mut out, "354 go ahead")?;
+            let n = s.transactions.load(Ordering::SeqCst);
+            if n <= s.behaviour.close_in_data_first {
+                // Read a little of the message, then drop the connection.
+                line.clear();
+                lines.read_line(&mut line)?;
+                return Ok(());
+            }
             let mut data = String::new();
             loop {
                 line.clear();
@@ -155,6 +166,10 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
                 );
             }
             thread::sleep(s.behaviour.delay);
+            if s.behaviour.hang {
+                thread::sleep(Duration::from_secs(3600));
+                return Ok(());
+            }
             s.messages.lock().unwrap().push(Received { to: to.clone(), data });
             reply(&mut out, "250 2.0.0 queued")?;
         } else if upper == "RSET" {
