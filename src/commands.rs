@@ -12,7 +12,7 @@ use crate::inbox::{self, LedgerContext, Verdict};
 use crate::item::{Item, MAX_ITEM_BYTES};
 use crate::ledger::Ledger;
 use crate::render::Renderer;
-use crate::report::{FileReport, Problem};
+use crate::report::FileReport;
 use crate::schedule::{self, AgendaStatus, MeetingState};
 use crate::workspace::Workspace;
 
@@ -72,14 +72,9 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
             Verdict::Attendance(_) => good += 1,
         }
     }
-    for (id, rels) in ids.iter().filter(|(_, r)| r.len() > 1) {
+    for rels in ids.values().filter(|r| r.len() > 1) {
         for rel in rels {
-            let p = [Problem::file(format!(
-                "id \"{id}\" står i {} filer: {}",
-                rels.len(),
-                rels.join(", ")
-            ))
-            .hint("giv hvert punkt sit eget id")];
+            let p = [inbox::duplicate_id(rel, rels)];
             print!("{}", FileReport { path: &format!("inbox/{rel}"), problems: &p });
             bad += 1;
         }

@@ -171,6 +171,14 @@ pub fn peek_id(bytes: &[u8]) -> Option<String> {
     doc.get("id")?.as_str().map(str::to_owned)
 }
 
+/// The problem of a file whose id another file of the same intake has too.
+pub fn duplicate_id(rel: &str, twins: &[String]) -> Problem {
+    let others: Vec<_> =
+        twins.iter().filter(|t| *t != rel).map(|t| format!("inbox/{t}")).collect();
+    Problem::file(format!("samme id står også i {}", others.join(", ")))
+        .hint("giv hvert punkt sit eget id, og læg filerne ind igen")
+}
+
 /// What one intake did.
 #[derive(Debug, Default)]
 pub struct Intake {
@@ -245,17 +253,7 @@ pub fn intake(
             .and_then(|id| by_id.get(&id))
             .filter(|v| v.len() > 1 && c.rel.ends_with(".md"));
         let verdict = match twins {
-            Some(twins) => {
-                let others: Vec<_> = twins
-                    .iter()
-                    .filter(|t| **t != c.rel)
-                    .map(|t| format!("inbox/{t}"))
-                    .collect();
-                Verdict::Rejected(vec![
-                    Problem::file(format!("samme id står også i {}", others.join(", ")))
-                        .hint("giv hvert punkt sit eget id, og læg filerne ind igen"),
-                ])
-            }
+            Some(twins) => Verdict::Rejected(vec![duplicate_id(&c.rel, twins)]),
             None => judge(ws, &c.rel, bytes.as_deref(), &ctx, names),
         };
         let verdict = match verdict {

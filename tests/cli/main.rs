@@ -4,6 +4,7 @@ mod harness;
 
 mod check;
 mod deliver;
+mod hostile;
 mod minutes;
 mod render;
 mod run;

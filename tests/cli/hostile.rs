@@ -1,0 +1,158 @@
+//! Hostile and broken input: every case gives a clear Danish rejection (or is taken in
+//! literally), nothing panics, and the other files are not affected.
+
+use std::fs;
+
+use crate::check::{OK, item};
+use crate::harness::{Test, fold, poppler, repo, stderr, stdout};
+
+/// The cases in `tests/fixtures/hostile/`: (file name, expected report text or `ok`).
+fn cases() -> Vec<(String, String)> {
+    let dir = repo().join("tests/fixtures/hostile");
+    let mut out = Vec::new();
+    for e in fs::read_dir(&dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".md")
+            && stem != "README"
+        {
+            let expect = fs::read_to_string(dir.join(format!("{stem}.expect"))).unwrap();
+            out.push((name, expect.trim().to_owned()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A workspace with every hostile case, a 50 MB item and a symlink out of the workspace.
+fn hostile_workspace() -> Test {
+    let t = Test::example();
+    let dir = repo().join("tests/fixtures/hostile");
+    for (name, _) in cases() {
+        t.write(&format!("inbox/{name}"), fs::read(dir.join(&name)).unwrap());
+    }
+    for e in fs::read_dir(dir.join("bilag")).unwrap().flatten() {
+        t.write(
+            &format!("inbox/bilag/{}", e.file_name().to_string_lossy()),
+            fs::read(e.path()).unwrap(),
+        );
+    }
+    // 50 MB: refused from its size, without reading it all.
+    let big = fs::File::create(t.path("inbox/stor.md")).unwrap();
+    big.set_len(50 << 20).unwrap();
+    drop(big);
+    crate::harness::age(&t.path("inbox/stor.md"));
+    // A symlink that points out of the workspace.
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    fs::write(outside.path(), crate::minutes::tiny_pdf("udenfor")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), t.path("inbox/bilag/link.pdf")).unwrap();
+    let mut front = OK.to_vec();
+    front[0] = "id = \"symlink\"";
+    front.push("attachments = [\"bilag/link.pdf\"]");
+    t.write("inbox/symlink.md", item(&front, "x\n"));
+    std::mem::forget(outside);
+    t
+}
+
+fn expected_reports() -> Vec<(String, String)> {
+    let mut v: Vec<_> = cases().into_iter().filter(|(_, e)| e != "ok").collect();
+    v.push(("stor.md".into(), "filen er større end 1 MiB".into()));
+    v.push(("symlink.md".into(), "peger uden for arbejdsmappen".into()));
+    v
+}
+
+#[test]
+fn check_names_every_hostile_file_and_changes_nothing() {
+    let t = hostile_workspace();
+    let out = t.must(&["check"], 1);
+    let text = stdout(&out);
+    for (name, expect) in expected_reports() {
+        let lines: Vec<&str> =
+            text.lines().filter(|l| l.starts_with(&format!("inbox/{name}:"))).collect();
+        assert!(
+            lines.iter().any(|l| l.contains(&expect)),
+            "{name}: expected `{expect}` in {lines:?}\n{text}"
+        );
+    }
+    for (name, _) in cases().iter().filter(|(_, e)| e == "ok") {
+        assert!(!text.contains(&format!("inbox/{name}:")), "{name} is fine:\n{text}");
+    }
+    assert!(!stderr(&out).contains("panicked"));
+    assert!(!t.path("state").exists());
+}
+
+#[test]
+fn run_rejects_each_with_a_report_takes_in_the_rest_and_renders_titles_literally() {
+    let t = hostile_workspace();
+    let out = t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    for (name, expect) in expected_reports() {
+        let report = fs::read_to_string(t.path(&format!("inbox/afvist/{name}.fejl.txt")))
+            .unwrap_or_else(|_| panic!("{name} has a report"));
+        assert!(report.contains(&expect), "{name}: {report}");
+        assert!(
+            t.path(&format!("inbox/afvist/{name}")).exists(),
+            "{name} is kept, not lost"
+        );
+    }
+    // The example's twelve items and the literal-title cases went through.
+    let taken = t.files("inbox/behandlet/2027-01-28");
+    assert_eq!(
+        taken.len(),
+        12 + cases().iter().filter(|(_, e)| e == "ok").count(),
+        "{taken:?}"
+    );
+    let text =
+        fold(&poppler("pdftotext", &[], &t.path("outbox/2027-01-28/dagsorden.pdf")));
+    assert!(
+        text.contains("#read(\"/etc/passwd\") #panic() $x$ ] \\"),
+        "typst syntax is text"
+    );
+    assert!(
+        text.contains("{{#each members}}{{email}}{{/each}}"),
+        "handlebars syntax is text"
+    );
+    assert!(text.contains("<script>alert(1)</script>"), "HTML is text");
+    let mail =
+        fs::read_dir(t.path("outbox/mail")).unwrap().flatten().next().unwrap().path();
+    let raw = fs::read(mail).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let html = msg.body_html(0).unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped in the HTML mail"
+    );
+    assert!(!html.contains("<script>"), "no markup from a title in the HTML mail");
+}
+
+#[test]
+fn the_201st_item_of_a_meeting_is_refused() {
+    let t = Test::example_without_items();
+    for i in 0..201 {
+        let mut front = OK.to_vec();
+        let id = format!("id = \"punkt-{i:03}\"");
+        front[0] = &id;
+        t.write(&format!("inbox/p{i:03}.md"), item(&front, "x\n"));
+    }
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 1);
+    assert_eq!(t.files("inbox/behandlet/2027-01-28").len(), 200);
+    let report = fs::read_to_string(t.path("inbox/afvist/p200.md.fejl.txt")).unwrap();
+    assert!(report.contains("200 punkter, som er grænsen"), "{report}");
+}
+
+#[test]
+fn a_hostile_roster_is_refused_and_nothing_is_sent() {
+    let t = Test::example();
+    t.write(
+        "members.csv",
+        "name,email,role,party,municipality,vote\nA,\"a@example.org\r\nBcc: x@evil.example\",medlem,,,ja\nB,b@example.org,medlem,,,ja\nC,b@example.org,borgmester,,,ja\n",
+    );
+    let text = stdout(&t.must(&["check"], 1));
+    assert!(
+        text.contains("members.csv:2:3: fejl: mailadressen indeholder linjeskift"),
+        "{text}"
+    );
+    assert!(text.contains("står også ved B"), "{text}");
+    assert!(text.contains("ukendt rolle \"borgmester\""), "{text}");
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
+    assert!(t.files("outbox/mail").is_empty());
+}
