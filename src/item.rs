@@ -774,3 +774,104 @@ pub fn check_attendance(
         _ => Err(r.problems),
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! A bounded property test: whatever the bytes, checking an item never panics.
+
+    use super::*;
+    use crate::config::Config;
+
+    struct Ctx(Config);
+
+    impl Context for Ctx {
+        fn config(&self) -> &Config {
+            &self.0
+        }
+        fn previous(&self, _: &str) -> Option<Item> {
+            None
+        }
+        fn phase(&self, _: Date) -> Phase {
+            Phase::Draft
+        }
+    }
+
+    /// xorshift64*: deterministic, so a failure reproduces.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    const SEED_ITEM: &str = "+++\nid = \"a\"\nmeeting = \"2027-01-28\"\ntitle = \"Titel\"\narea = \"Andet\"\nkind = \"beslutning\"\norder = 3\ncase = \"26/1\"\nattachments = [\"bilag/x.pdf\"]\nclosed = true\npublic_title = \"P\"\n[decision]\ntext = \"T\"\npublic_text = \"P\"\n+++\n## Baggrund\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- *x* **y** [l](http://x)\n";
+    const TOKENS: [&str; 16] = [
+        "+++",
+        "\n",
+        "\"",
+        "'",
+        "[decision]",
+        "=",
+        "[[x]]",
+        "\0",
+        "\u{301}",
+        "🎉",
+        "\r\n",
+        "#",
+        "$",
+        "{{x}}",
+        "\\",
+        "\u{feff}",
+    ];
+
+    #[test]
+    fn checking_mutated_items_never_panics() {
+        let config = Config::parse(
+            "[council]\nname = \"K\"\nslug = \"k\"\n[[meeting]]\ndate = \"2027-01-28\"\nstarts = \"09:00\"\nends = \"10:00\"\nplace = \"R\"\n[mail]\nfrom = \"a@example.org\"\n",
+        )
+        .unwrap();
+        let ctx = Ctx(config);
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut bytes = SEED_ITEM.as_bytes().to_vec();
+            for _ in 0..1 + rng.below(6) {
+                let at = rng.below(bytes.len() + 1);
+                match rng.below(4) {
+                    0 if !bytes.is_empty() => {
+                        let i = rng.below(bytes.len());
+                        bytes[i] = rng.next() as u8;
+                    }
+                    1 => bytes.truncate(at),
+                    2 => {
+                        let t = TOKENS[rng.below(TOKENS.len())];
+                        bytes.splice(at..at, t.bytes());
+                    }
+                    _ => {
+                        let end = (at + rng.below(20)).min(bytes.len());
+                        bytes.drain(at..end);
+                    }
+                }
+            }
+            let result = check(&bytes, dir.path(), dir.path(), &ctx);
+            if let Ok(c) = &result {
+                accepted += 1;
+                let _ = crate::markdown::to_blocks(&c.item.body);
+            }
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                let _ = crate::markdown::to_blocks(text);
+            }
+        }
+        // The attachment never exists here, so nearly every case is a rejection; the point is
+        // that none of them panics.
+        assert!(accepted < 20_000);
+    }
+}

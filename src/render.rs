@@ -2,6 +2,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 use typst::World;
 use typst::WorldExt;
@@ -15,44 +18,114 @@ use crate::edition::DocData;
 use crate::error::{Error, Result};
 use crate::world::DocWorld;
 
-/// Renders documents, keeping one warm world so later renders reuse fonts and caches.
+/// How long one document may take before it is given up (a runaway layout).
+pub const RENDER_LIMIT: Duration = Duration::from_secs(120);
+
+/// Renders documents on a worker thread that keeps one warm world, so later renders reuse
+/// fonts and caches. A render that panics is caught, one that runs past the time limit is
+/// abandoned; either way the error is reported and the next document gets a fresh worker.
 pub struct Renderer {
-    world: DocWorld,
+    worker: Worker,
     templates: Option<PathBuf>,
     attachments: Vec<PathBuf>,
+    limit: Duration,
+}
+
+/// The channel ends of a render worker.
+struct Worker {
+    jobs: mpsc::Sender<DocData>,
+    results: mpsc::Receiver<Result<Vec<u8>>>,
+}
+
+impl Worker {
+    fn spawn(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
+        let (jobs, job_rx) = mpsc::channel::<DocData>();
+        let (result_tx, results) = mpsc::channel();
+        let spawned = thread::Builder::new()
+            .name("typst".into())
+            .stack_size(64 << 20)
+            .spawn(move || {
+                let mut world = DocWorld::new(templates.clone(), attachments.clone());
+                for doc in job_rx {
+                    let result = render_in(&mut world, &doc);
+                    if result.is_err() && world_is_suspect(&result) {
+                        world = DocWorld::new(templates.clone(), attachments.clone());
+                    }
+                    if result_tx.send(result).is_err() {
+                        break;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("kunne ikke starte Typst-tråden: {e}");
+        }
+        Self { jobs, results }
+    }
+}
+
+fn world_is_suspect(result: &Result<Vec<u8>>) -> bool {
+    matches!(result, Err(Error::Render { diagnostics, .. }) if diagnostics.contains("panic"))
 }
 
 impl Renderer {
     /// A renderer for a workspace's templates folder (if any) and attachment stores.
     pub fn new(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
-        let world = DocWorld::new(templates.clone(), attachments.clone());
-        Self { world, templates, attachments }
+        let worker = Worker::spawn(templates.clone(), attachments.clone());
+        Self { worker, templates, attachments, limit: RENDER_LIMIT }
     }
 
-    /// Renders one document to PDF bytes. A panic inside Typst is caught and reported, and
-    /// the world is rebuilt so the next document starts clean.
+    /// The same renderer with another time limit per document.
+    pub fn with_limit(mut self, limit: Duration) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Renders one document to PDF bytes.
     pub fn render(&mut self, doc: &DocData) -> Result<Vec<u8>> {
-        let local = doc.date.to_zoned(clock::tz().clone());
-        let dt = local.datetime();
-        let today =
-            Datetime::from_ymd(dt.year().into(), dt.month() as u8, dt.day() as u8);
-        self.world.prepare(doc.template, doc.files.clone(), today);
-        let world = &self.world;
-        let result = catch_unwind(AssertUnwindSafe(|| compile(world, doc, &local)));
-        typst::comemo::evict(10);
-        match result {
-            Ok(r) => r,
-            Err(_) => {
-                self.world =
-                    DocWorld::new(self.templates.clone(), self.attachments.clone());
-                Err(Error::Render {
-                    document: doc.title.clone(),
-                    diagnostics: "Typst stoppede uventet (panic) under opsætningen"
-                        .into(),
-                })
+        let failed =
+            |why: String| Error::Render { document: doc.title.clone(), diagnostics: why };
+        if self.worker.jobs.send(doc.clone()).is_err() {
+            self.worker = Worker::spawn(self.templates.clone(), self.attachments.clone());
+            self.worker
+                .jobs
+                .send(doc.clone())
+                .map_err(|_| failed("Typst kunne ikke startes".into()))?;
+        }
+        match self.worker.results.recv_timeout(self.limit) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // The old worker finishes on its own and then finds nobody listening.
+                self.worker =
+                    Worker::spawn(self.templates.clone(), self.attachments.clone());
+                Err(failed(format!(
+                    "opsætningen tog mere end {} sekunder og blev opgivet",
+                    self.limit.as_secs()
+                )))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                self.worker =
+                    Worker::spawn(self.templates.clone(), self.attachments.clone());
+                Err(failed("Typst stoppede uventet under opsætningen".into()))
             }
         }
     }
+}
+
+/// One render in a world, with a panic inside Typst caught and reported.
+fn render_in(world: &mut DocWorld, doc: &DocData) -> Result<Vec<u8>> {
+    let local = doc.date.to_zoned(clock::tz().clone());
+    let dt = local.datetime();
+    let today = Datetime::from_ymd(dt.year().into(), dt.month() as u8, dt.day() as u8);
+    world.prepare(doc.template, doc.files.clone(), today);
+    let world = &*world;
+    let result = catch_unwind(AssertUnwindSafe(|| compile(world, doc, &local)));
+    typst::comemo::evict(10);
+    result.unwrap_or_else(|_| {
+        Err(Error::Render {
+            document: doc.title.clone(),
+            diagnostics: "Typst stoppede uventet (panic) under opsætningen".into(),
+        })
+    })
 }
 
 fn compile(world: &DocWorld, doc: &DocData, local: &jiff::Zoned) -> Result<Vec<u8>> {
@@ -109,4 +182,60 @@ pub fn format_diagnostics(world: &DocWorld, diags: &[SourceDiagnostic]) -> Strin
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> DocData {
+        let mut files = std::collections::BTreeMap::new();
+        files.insert(
+            "data/meeting.json".to_owned(),
+            typst::foundations::Bytes::new(b"{}".to_vec()),
+        );
+        DocData {
+            template: "test.typ",
+            files,
+            title: "Test".into(),
+            date: jiff::Timestamp::UNIX_EPOCH,
+            ident: "test".into(),
+        }
+    }
+
+    #[test]
+    fn a_render_over_the_limit_is_given_up_and_the_next_one_works() {
+        let dir = tempfile::tempdir().unwrap();
+        // Typst's own loop guard would stop a plain infinite loop; this is just slow.
+        std::fs::write(
+            dir.path().join("test.typ"),
+            "#set document(title: \"T\")\n#set text(lang: \"da\")\n#for i in range(2000) { for j in range(2000) { } }\nx",
+        )
+        .unwrap();
+        let mut r = Renderer::new(Some(dir.path().to_path_buf()), vec![])
+            .with_limit(Duration::from_millis(50));
+        let err = r.render(&doc()).unwrap_err().to_string();
+        assert!(err.contains("blev opgivet"), "{err}");
+        std::fs::write(
+            dir.path().join("test.typ"),
+            "#set document(title: \"T\")\n#set text(lang: \"da\")\nHej",
+        )
+        .unwrap();
+        let mut r = r.with_limit(Duration::from_secs(60));
+        let pdf = r.render(&doc()).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn a_template_error_is_reported_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("test.typ"),
+            "#set document(title: \"T\")\n\n#let x = (1 +\n",
+        )
+        .unwrap();
+        let mut r = Renderer::new(Some(dir.path().to_path_buf()), vec![]);
+        let err = r.render(&doc()).unwrap_err().to_string();
+        assert!(err.contains("templates/test.typ:3:"), "{err}");
+    }
 }
