@@ -531,3 +531,20 @@ fn a_second_kkr_on_the_same_workspace_refuses_to_start() {
     t.must(&["status", "--now", "2027-01-10T09:00"], 0);
     t.must(&["check"], 0);
 }
+
+#[test]
+fn a_clock_that_jumps_back_or_forward_sends_nothing_twice() {
+    let sink = Sink::start(Behaviour::default());
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+    // Back an hour (before the send moment), then forward again.
+    t.must(&["run", "--once", "--now", "2027-01-21T08:00"], 0);
+    t.must(&["run", "--once", "--now", "2027-01-21T10:00"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+    let text = stdout(&t.must(&["status", "--now", "2027-01-21T08:00"], 0));
+    assert!(
+        !text.contains("sendes torsdag"),
+        "a sent agenda is not scheduled again: {text}"
+    );
+}

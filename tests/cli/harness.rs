@@ -99,6 +99,16 @@ impl Test {
             .unwrap()
     }
 
+    /// Runs `kkr -C <workspace> ARGS` with extra environment variables.
+    pub(crate) fn kkr_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kkr"));
+        cmd.arg("-C").arg(self.dir.path()).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
     /// Runs kkr and requires the exit code.
     #[track_caller]
     pub(crate) fn must(&self, args: &[&str], code: i32) -> Output {

@@ -17,27 +17,41 @@ struct WebDav(Child);
 
 impl WebDav {
     fn start(port: u16, root: &Path) -> Self {
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "wsgidav.server.server_cli",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--auth",
-                "anonymous",
-                "--no-config",
-                "-q",
-                "--root",
-            ])
-            .arg(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "wsgidav is needed (pip install wsgidav cheroot; .ci/run installs it)",
-            );
+        let port_s = port.to_string();
+        let args = [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port_s,
+            "--auth",
+            "anonymous",
+            "--no-config",
+            "-q",
+            "--root",
+        ];
+        Self::spawn(port, &args, Some(root))
+    }
+
+    /// A server that wants the user `kkr` with the password `hemmelig` (basic auth).
+    fn start_with_login(port: u16, root: &Path, config_dir: &Path) -> Self {
+        let config = config_dir.join("wsgidav.yaml");
+        let yaml = format!(
+            "host: 127.0.0.1\nport: {port}\nverbose: 1\nprovider_mapping:\n  \"/\": \"{}\"\nhttp_authenticator:\n  accept_basic: true\n  accept_digest: false\n  default_to_digest: false\nsimple_dc:\n  user_mapping:\n    \"*\":\n      \"kkr\":\n        password: \"hemmelig\"\n",
+            root.display()
+        );
+        fs::write(&config, yaml).unwrap();
+        Self::spawn(port, &["--config", config.to_str().unwrap()], None)
+    }
+
+    fn spawn(port: u16, args: &[&str], root: Option<&Path>) -> Self {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "wsgidav.server.server_cli"]).args(args);
+        if let Some(root) = root {
+            cmd.arg(root);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect(
+            "wsgidav is needed (pip install wsgidav cheroot; .ci/run installs it)",
+        );
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(start.elapsed() < Duration::from_secs(20), "wsgidav did not start");
@@ -122,4 +136,41 @@ fn publishes_complete_files_to_webdav_and_catches_up_after_an_outage() {
             .unwrap()
             .contains(CANARY)
     );
+}
+
+#[test]
+fn credentials_come_from_the_environment_and_a_refused_login_is_reported() {
+    let port = free_port();
+    let root = tempfile::tempdir().unwrap();
+    let conf = tempfile::tempdir().unwrap();
+    let _server = WebDav::start_with_login(port, root.path(), conf.path());
+    let t = Test::example();
+    let config = fs::read_to_string(t.path("council.toml")).unwrap();
+    let target = format!(
+        "target = \"webdav+http://127.0.0.1:{port}/kkr/\"\nuser_env = \"KKR_PUBLISH_USER\"\npassword_env = \"KKR_PUBLISH_PASSWORD\""
+    );
+    t.write("council.toml", config.replace("target = \"dir:outbox/public\"", &target));
+
+    let out = t.kkr_env(&["run", "--once", "--now", "2027-01-21T09:00"], &[]);
+    assert_eq!(out.status.code(), Some(1), "unset variables are a configuration problem");
+    assert!(
+        crate::harness::stderr(&out).contains("KKR_PUBLISH_USER"),
+        "{}",
+        crate::harness::stderr(&out)
+    );
+
+    let wrong = [("KKR_PUBLISH_USER", "kkr"), ("KKR_PUBLISH_PASSWORD", "forkert")];
+    let out = t.kkr_env(&["run", "--once", "--now", "2027-01-21T09:05"], &wrong);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        crate::harness::stderr(&out).contains("401"),
+        "{}",
+        crate::harness::stderr(&out)
+    );
+    assert!(files(root.path()).is_empty(), "nothing was written");
+
+    let right = [("KKR_PUBLISH_USER", "kkr"), ("KKR_PUBLISH_PASSWORD", "hemmelig")];
+    let out = t.kkr_env(&["run", "--once", "--now", "2027-01-21T09:10"], &right);
+    assert_eq!(out.status.code(), Some(0), "{}", crate::harness::stderr(&out));
+    assert!(root.path().join("kkr/2027-01-28/dagsorden-offentlig.pdf").exists());
 }
