@@ -595,7 +595,7 @@ fn watch(
         }
     };
     let mut debouncer = match notify_debouncer_full::new_debouncer(
-        Duration::from_millis(300),
+        Duration::from_millis(100),
         None,
         handler,
     ) {

@@ -29,7 +29,12 @@ pub struct Renderer {
     templates: Option<PathBuf>,
     attachments: Vec<PathBuf>,
     limit: Duration,
+    /// Recent PDFs by input hash: an unchanged document is not exported again.
+    recent: Vec<([u8; 32], Vec<u8>)>,
 }
+
+/// How many recent PDFs are kept.
+const RECENT: usize = 8;
 
 /// The channel ends of a render worker.
 struct Worker {
@@ -71,7 +76,7 @@ impl Renderer {
     /// A renderer for a workspace's templates folder (if any) and attachment stores.
     pub fn new(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
         let worker = Worker::spawn(templates.clone(), attachments.clone());
-        Self { worker, templates, attachments, limit: RENDER_LIMIT }
+        Self { worker, templates, attachments, limit: RENDER_LIMIT, recent: Vec::new() }
     }
 
     /// The same renderer with another time limit per document.
@@ -82,6 +87,51 @@ impl Renderer {
 
     /// Renders one document to PDF bytes.
     pub fn render(&mut self, doc: &DocData) -> Result<Vec<u8>> {
+        let key = self.input_hash(doc);
+        if let Some((_, pdf)) = self.recent.iter().find(|(k, _)| *k == key) {
+            return Ok(pdf.clone());
+        }
+        let pdf = self.render_uncached(doc)?;
+        if self.recent.len() == RECENT {
+            self.recent.remove(0);
+        }
+        self.recent.push((key, pdf.clone()));
+        Ok(pdf)
+    }
+
+    /// A hash of everything a render reads: the data, the document's identity and date, and
+    /// the templates folder's files (name, size, modification time). Attachments are served
+    /// by content hash, so their paths in the data stand for their content.
+    fn input_hash(&self, doc: &DocData) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(doc.template.as_bytes());
+        h.update(doc.ident.as_bytes());
+        h.update(doc.title.as_bytes());
+        h.update(doc.date.to_string().as_bytes());
+        for (path, bytes) in &doc.files {
+            h.update(path.as_bytes());
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes.as_slice());
+        }
+        if let Some(dir) = &self.templates {
+            let mut entries: Vec<_> =
+                std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let meta = e.metadata().ok();
+                h.update(e.file_name().as_encoded_bytes());
+                h.update(meta.as_ref().map_or(0, |m| m.len()).to_le_bytes());
+                let modified = meta.and_then(|m| m.modified().ok());
+                let nanos =
+                    modified.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                h.update(nanos.map_or(0, |d| d.as_nanos()).to_le_bytes());
+            }
+        }
+        h.finalize().into()
+    }
+
+    fn render_uncached(&mut self, doc: &DocData) -> Result<Vec<u8>> {
         let failed =
             |why: String| Error::Render { document: doc.title.clone(), diagnostics: why };
         if self.worker.jobs.send(doc.clone()).is_err() {

@@ -1,0 +1,419 @@
+//! The benchmark suite (not a test): `cargo run --release --example bench` or
+//! `scripts/bench.sh`. Prints markdown tables for BENCHMARKS.md.
+//!
+//! 1. agenda render, 20 items: in-process cold / warm / one item changed, against the Typst
+//!    compiler as a separate process on the same template and JSON (python `typst`);
+//! 2. drop → draft latency in the running daemon;
+//! 3. agenda to every recipient through an SMTP server on 127.0.0.1;
+//! 4. memory: renders of a simulated year in one process;
+//! 5. archive rebuild: 5 councils × 5 meetings × 4 years, both cores, with a progress bar.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use kkr::clock::{self, Clock};
+use kkr::daemon::Council;
+use kkr::deliver;
+use kkr::edition::{self, DocData, DocInput, DocKind, Edition, Entry};
+use kkr::item::{Decision, Item};
+use kkr::render::Renderer;
+use kkr::workspace::Workspace;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/cli/smtp.rs"]
+mod smtp;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A field of /proc/self/status in MiB (Linux).
+fn proc_mib(field: &str) -> f64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok());
+    kb.unwrap_or(0.0) / 1024.0
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name();
+        if name == "behandlet" || name == "afvist" || name == ".work" {
+            continue;
+        }
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(&name));
+        } else {
+            fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn age_all(dir: &Path) {
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            age_all(&e.path());
+        } else {
+            let f = fs::File::options().write(true).open(e.path()).unwrap();
+            f.set_modified(old).unwrap();
+        }
+    }
+}
+
+/// The example workspace in a temporary folder, with 8 more items (20 in all).
+fn workspace(extra_config: &str) -> (tempfile::TempDir, Workspace) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = fs::read_to_string(repo.join("council.toml")).unwrap() + extra_config;
+    fs::write(dir.path().join("council.toml"), config).unwrap();
+    fs::copy(repo.join("members.csv"), dir.path().join("members.csv")).unwrap();
+    copy_dir(&repo.join("inbox"), &dir.path().join("inbox"));
+    for k in 0..8 {
+        let prefix = format!("{:02}-", k + 2);
+        let src = fs::read_dir(dir.path().join("inbox"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix))
+            .unwrap();
+        let text = fs::read_to_string(src).unwrap();
+        let text = text
+            .replacen("id = \"2027-01-28-", &format!("id = \"2027-01-28-ekstra{k}-"), 1)
+            .replacen("order = ", &format!("order = 1{k}"), 1)
+            .replace("[\"bilag/fordeling-praktikpladser-2027.pdf\"]", "[]");
+        fs::write(dir.path().join(format!("inbox/ekstra-{k}.md")), text).unwrap();
+    }
+    age_all(&dir.path().join("inbox"));
+    let ws = Workspace::new(dir.path());
+    (dir, ws)
+}
+
+/// A council that has taken in the 20-item example.
+fn council(ws: &Workspace) -> (Council, jiff::Timestamp) {
+    let start = clock::parse_now("2027-01-10T09:00").unwrap().timestamp();
+    let mut council = Council::open(ws.clone(), Clock::starting_at(start), true).unwrap();
+    council.pass(&Default::default()).unwrap();
+    (council, start)
+}
+
+fn items(council: &Council) -> Vec<Item> {
+    let meeting = jiff::civil::date(2027, 1, 28);
+    let items = deliver::agenda_items(&council.ledger, meeting).unwrap();
+    items.into_iter().map(|s| s.item).collect()
+}
+
+/// The data of a document from a list of items.
+fn data(
+    council: &kkr::config::Council,
+    m: &kkr::config::MeetingConfig,
+    items: &[Item],
+    kind: DocKind,
+    edition: Edition,
+    at: jiff::Timestamp,
+) -> DocData {
+    edition::build(&DocInput {
+        council,
+        meeting: m,
+        entries: items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| Entry { item, status: "", number: i + 1 })
+            .collect(),
+        attendance: None,
+        kind,
+        edition,
+        note: String::new(),
+        changed_at: at,
+    })
+}
+
+fn render_bench() {
+    println!("## 1. Agenda render (20 items, one attachment)\n");
+    let (_dir, ws) = workspace("");
+    let (council, start) = council(&ws);
+    let m = council.config.meetings[0].clone();
+    let c = council.config.council.clone();
+    let mut items = items(&council);
+    assert_eq!(items.len(), 20);
+    let agenda = data(&c, &m, &items, DocKind::Agenda, Edition::Member, start);
+    let t = Instant::now();
+    let mut renderer = Renderer::new(None, vec![ws.attachments()]);
+    let pdf = renderer.render(&agenda).unwrap();
+    let cold = ms(t.elapsed());
+    let same: Vec<f64> = (0..15)
+        .map(|_| {
+            let t = Instant::now();
+            renderer.render(&agenda).unwrap();
+            ms(t.elapsed())
+        })
+        .collect();
+    let changed: Vec<f64> = (0..15)
+        .map(|k| {
+            items[5].title =
+                format!("Kapacitet på de gymnasiale uddannelser, version {k}");
+            let d = data(&c, &m, &items, DocKind::Agenda, Edition::Member, start);
+            let t = Instant::now();
+            renderer.render(&d).unwrap();
+            ms(t.elapsed())
+        })
+        .collect();
+    let warm = median(changed);
+    let same = median(same);
+    println!("PDF: {} KiB\n", pdf.len() / 1024);
+    println!("| case | median ms | × kkr warm (changed) |\n|---|---|---|");
+    println!(
+        "| kkr in-process, first render (fonts, parse, layout, export) | {cold:.0} | {:.1} |",
+        cold / warm
+    );
+    println!("| kkr warm, identical input | {same:.0} | {:.1} |", same / warm);
+    println!("| kkr warm, one item changed | {warm:.0} | 1.0 |");
+
+    // The same template and data as files, for the Typst compiler as its own process.
+    let root = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["agenda.typ", "common.typ"] {
+        fs::copy(repo.join("templates").join(name), root.path().join(name)).unwrap();
+    }
+    for (path, bytes) in &agenda.files {
+        let p = root.path().join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes.as_slice()).unwrap();
+    }
+    copy_dir(&ws.attachments(), &root.path().join("attachments"));
+    let script = format!(
+        "import typst\ntypst.compile('{0}/agenda.typ', output='{0}/out.pdf', root='{0}', font_paths=[], ignore_system_fonts=True, pdf_standards=['a-2b','ua-1'])\n",
+        root.path().display()
+    );
+    let mut cli = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let ok = Command::new("python3")
+            .args(["-c", &script])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            println!(
+                "| Typst compiler as a separate process | not available (`pip install typst`) | |\n"
+            );
+            return;
+        }
+        cli.push(ms(t.elapsed()));
+    }
+    let cli = median(cli);
+    println!(
+        "| Typst compiler as a separate process (python `typst` 0.15), same template and JSON | {cli:.0} | {:.1} |\n",
+        cli / warm
+    );
+}
+
+fn latency_bench(bin: &Path) {
+    println!("## 2. Drop → draft PDF in the running daemon\n");
+    let (_dir, ws) = workspace("");
+    let mut child = Command::new(bin)
+        .arg("-C")
+        .arg(&ws.root)
+        .args(["run", "--now", "2027-01-10T09:00", "-q"])
+        .spawn()
+        .unwrap();
+    let draft =
+        ws.meeting_dir(jiff::civil::date(2027, 1, 28)).join("dagsorden-udkast.pdf");
+    let modified = || fs::metadata(&draft).and_then(|m| m.modified()).ok();
+    let wait_change = |before: Option<SystemTime>| {
+        let start = Instant::now();
+        loop {
+            let now = modified();
+            if now.is_some() && now != before {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "the draft never changed");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    wait_change(None);
+    std::thread::sleep(Duration::from_millis(500));
+    let staging = ws.root.join("staging");
+    fs::create_dir_all(&staging).unwrap();
+    let mut times = Vec::new();
+    for k in 0..10 {
+        let text = format!(
+            "+++\nid = \"2027-01-28-bench-{k}\"\nmeeting = \"2027-01-28\"\ntitle = \"Måling {k}\"\narea = \"Andet\"\nkind = \"orientering\"\n+++\nTekst.\n"
+        );
+        fs::write(staging.join("x.md"), text).unwrap();
+        let before = modified();
+        let t = Instant::now();
+        fs::rename(staging.join("x.md"), ws.inbox().join(format!("bench-{k}.md")))
+            .unwrap();
+        wait_change(before);
+        times.push(ms(t.elapsed()));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let max = times.iter().copied().fold(0.0, f64::max);
+    println!("| case | median ms | max ms |\n|---|---|---|");
+    println!(
+        "| item renamed into inbox/ → dagsorden-udkast.pdf rewritten (20–30 items) | {:.0} | {max:.0} |\n",
+        median(times)
+    );
+}
+
+fn send_bench(bin: &Path) {
+    println!("## 3. Agenda to every recipient through an SMTP server on 127.0.0.1\n");
+    let sink = smtp::Sink::start(smtp::Behaviour::default());
+    let extra = format!(
+        "\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n",
+        sink.port
+    );
+    let (_dir, ws) = workspace(&extra);
+    let status = Command::new(bin)
+        .arg("-C")
+        .arg(&ws.root)
+        .args(["run", "--once", "--now", "2027-01-15T09:00", "-q"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(bin)
+        .arg("-C")
+        .arg(&ws.root)
+        .args(["send", "2027-01-28", "--now", "2027-01-15T10:00", "-q"])
+        .output();
+    let wall = t.elapsed().as_secs_f64();
+    let n = sink.messages().len();
+    let rss = out
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stderr).lines().last()?.trim().parse::<f64>().ok()
+        })
+        .map_or("–".into(), |kb| format!("{:.0}", kb / 1024.0));
+    println!(
+        "| case | wall s | messages | messages/s | peak RSS MiB |\n|---|---|---|---|---|"
+    );
+    println!(
+        "| `kkr send` as a process: render, record, one SMTP connection per message | {wall:.2} | {n} | {:.0} | {rss} |\n",
+        n as f64 / wall
+    );
+}
+
+fn memory_bench() {
+    println!("## 4. Memory over a simulated year in one process\n");
+    let (_dir, ws) = workspace("");
+    let (council, start) = council(&ws);
+    let m = council.config.meetings[0].clone();
+    let c = council.config.council.clone();
+    let mut items = items(&council);
+    let mut renderer = Renderer::new(None, vec![ws.attachments()]);
+    let mut samples = Vec::new();
+    // A year: 5 meetings with about 40 changes each, rendered as drafts as the daemon would.
+    for k in 0..200 {
+        let n = items.len();
+        items[k % n].body.push_str(&format!("\nÆndring {k}.\n"));
+        renderer
+            .render(&data(&c, &m, &items, DocKind::Draft, Edition::Member, start))
+            .unwrap();
+        if k % 40 == 39 {
+            samples.push(format!("{:.0}", proc_mib("VmRSS:")));
+        }
+    }
+    println!("| case | RSS MiB after 40, 80, 120, 160, 200 renders |\n|---|---|");
+    println!(
+        "| 200 draft renders, one item changed each time | {} |\n",
+        samples.join(", ")
+    );
+}
+
+fn archive_bench() {
+    println!("## 5. Archive rebuild: 5 councils × 5 meetings × 4 years, both cores\n");
+    let (_dir, ws) = workspace("");
+    let (council, start) = council(&ws);
+    let base = items(&council);
+    let config = council.config.clone();
+    let jobs: Vec<(usize, i16, i8)> = (0..5)
+        .flat_map(|c| (0..4).flat_map(move |y| (0..5).map(move |k| (c, y, k))))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let bar = indicatif::ProgressBar::new(jobs.len() as u64 * 3);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} dokumenter {elapsed}",
+        )
+        .unwrap(),
+    );
+    let names = ["Nordjylland", "Midtjylland", "Syddanmark", "Hovedstaden", "Sjælland"];
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut renderer = Renderer::new(None, vec![ws.attachments()]);
+                while let Some(&(c, y, k)) = jobs.get(next.fetch_add(1, Ordering::SeqCst))
+                {
+                    let mut m = config.meetings[0].clone();
+                    m.date = jiff::civil::date(2026 + y, 2 + 2 * k, 10);
+                    let mut council = config.council.clone();
+                    council.name = format!("KKR {}", names[c]);
+                    let items: Vec<Item> = base
+                        .iter()
+                        .map(|i| {
+                            let mut i = i.clone();
+                            let text = format!("Godkendt ({c}/{y}/{k}).");
+                            let public_text = "Beslutning truffet.".into();
+                            i.decision = Some(Decision { text, public_text });
+                            i
+                        })
+                        .collect();
+                    for (kind, edition) in [
+                        (DocKind::Agenda, Edition::Member),
+                        (DocKind::Minutes, Edition::Member),
+                        (DocKind::Minutes, Edition::Public),
+                    ] {
+                        renderer
+                            .render(&data(&council, &m, &items, kind, edition, start))
+                            .unwrap();
+                        bar.inc(1);
+                    }
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let wall = t.elapsed().as_secs_f64();
+    let docs = jobs.len() * 3;
+    println!(
+        "| case | documents | wall s | documents/s | peak RSS MiB (whole run) |\n|---|---|---|---|---|"
+    );
+    println!(
+        "| 100 meetings × (agenda, member minutes, public minutes), 20 items each | {docs} | {wall:.1} | {:.1} | {:.0} |\n",
+        docs as f64 / wall,
+        proc_mib("VmHWM:")
+    );
+}
+
+fn main() {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(profile)
+        .join("kkr");
+    assert!(bin.exists(), "build the kkr binary first: cargo build --{profile}");
+    println!("# kkr benchmarks ({profile} build)\n");
+    render_bench();
+    latency_bench(&bin);
+    send_bench(&bin);
+    memory_bench();
+    archive_bench();
+}
