@@ -19,15 +19,13 @@ pub struct Cli {
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Arbejdsmappe (rådets mappe); standard er den aktuelle mappe
-    #[arg(
-        short = 'C',
-        long = "dir",
-        global = true,
-        value_name = "MAPPE",
-        env = "KKR_DIR"
-    )]
-    pub dir: Option<PathBuf>,
+    /// Arbejdsmappe (rådets mappe); standard er den aktuelle mappe. `kkr run` og `kkr status`
+    /// tager flere: -C a -C b
+    #[arg(short = 'C', long = "dir", global = true, value_name = "MAPPE", action = clap::ArgAction::Append)]
+    pub dir: Vec<PathBuf>,
+    /// Skriv loglinjer som JSON (én pr. linje) i stedet for tekst
+    #[arg(long, global = true)]
+    pub log_json: bool,
     /// Skriv mail som .eml-filer i outbox/mail/ i stedet for at sende dem
     #[arg(long, global = true)]
     pub dry_run: bool,

@@ -22,7 +22,10 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
         Ok(c) => c,
         Err(Error::Invalid { report }) => {
             print!("{report}");
-            println!("council.toml skal rettes, før resten kan kontrolleres.");
+            if let Err(report) = ws.load_roster() {
+                print!("{report}");
+            }
+            println!("council.toml skal rettes, før indbakken kan kontrolleres.");
             return Ok(crate::EXIT_INVALID);
         }
         Err(e) => return Err(e),

@@ -264,6 +264,13 @@ fn read_meetings(
                 "ret starts eller ends",
             );
         }
+        if place.value.starts_with(crate::init::PLACEHOLDER) {
+            r.problem(
+                place.span.clone(),
+                format!("mødestedet for {} er ikke udfyldt", date.value),
+                "skriv mødestedet med adresse, og ret dato og tider",
+            );
+        }
         if !is_header_safe(&place.value) {
             r.problem(
                 place.span,
@@ -341,6 +348,10 @@ fn read_mailbox(
         return None;
     }
     match Mailbox::from_str(s.value.trim()) {
+        Ok(m) if m.email.domain() == crate::init::PLACEHOLDER_DOMAIN => {
+            r.problem(s.span, format!("`{key}` er ikke udfyldt"), "skriv rådets rigtige mailadresse, fx \"KKR Nordjylland <kkr-nordjylland@kl.dk>\"");
+            None
+        }
         Ok(m) => Some(m),
         Err(_) => {
             r.problem(
@@ -633,6 +644,16 @@ pub fn parse_roster(bytes: &[u8]) -> Result<Vec<Member>, Vec<Problem>> {
             problems.push(Problem::at((line, col(c)), msg).hint(hint))
         };
         let name = field(0);
+        if name == crate::init::PLACEHOLDER
+            || field(1).ends_with(&format!("@{}", crate::init::PLACEHOLDER_DOMAIN))
+        {
+            bad(
+                0,
+                "rækken er ikke udfyldt endnu".into(),
+                "skriv medlemmets navn, mailadresse, parti og kommune",
+            );
+            continue;
+        }
         if name.is_empty() || !is_header_safe(&name) {
             bad(
                 0,

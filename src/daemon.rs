@@ -617,6 +617,42 @@ fn watch(
     Some(debouncer)
 }
 
+/// `kkr run` for one or more councils: each runs on its own thread, so a failure or a slow
+/// send in one never delays another. The exit code is the worst of them.
+pub fn run_all(
+    workspaces: Vec<Workspace>,
+    clock: Clock,
+    dry_run: bool,
+    once: bool,
+) -> Result<u8> {
+    if workspaces.len() == 1 {
+        let ws = workspaces.into_iter().next().expect("one workspace");
+        return run(ws, clock, dry_run, once);
+    }
+    let codes: Vec<u8> = std::thread::scope(|s| {
+        let handles: Vec<_> = workspaces
+            .into_iter()
+            .map(|ws| {
+                let clock = clock.clone();
+                s.spawn(move || {
+                    let name = ws.root.display().to_string();
+                    let span = tracing::info_span!("råd", mappe = %name);
+                    let _guard = span.enter();
+                    match run(ws, clock, dry_run, once) {
+                        Ok(code) => code,
+                        Err(e) => {
+                            tracing::error!("{name}: {e}");
+                            e.exit_code()
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(crate::EXIT_OTHER)).collect()
+    });
+    Ok(codes.into_iter().max().unwrap_or(0))
+}
+
 /// `kkr run`: one pass with `--once`; otherwise passes whenever the inbox changes or
 /// something falls due, until SIGINT/SIGTERM.
 pub fn run(ws: Workspace, clock: Clock, dry_run: bool, once: bool) -> Result<u8> {
@@ -626,7 +662,8 @@ pub fn run(ws: Workspace, clock: Clock, dry_run: bool, once: bool) -> Result<u8>
     }
     let (tx, rx) = mpsc::channel();
     let stop_tx = tx.clone();
-    crate::shutdown::install(move || {
+    crate::shutdown::install();
+    crate::shutdown::on_stop(move || {
         let _ = stop_tx.send(Event::Stop);
     });
     let watcher = watch(&council.ws, tx);

@@ -77,6 +77,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// The exit code for this error (SPEC §5): 1 invalid input, 2 usage, 3 temporary, 4 other.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Invalid { .. } => 1,
+            Self::Usage(_) => 2,
+            e if e.is_transient() => 3,
+            _ => 4,
+        }
+    }
+
     /// Whether retrying later may succeed (a server down, a timeout), so the work stays due.
     pub fn is_transient(&self) -> bool {
         match self {

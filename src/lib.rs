@@ -15,6 +15,7 @@ pub mod error;
 pub mod fs;
 pub mod ics;
 pub mod inbox;
+pub mod init;
 pub mod item;
 pub mod ledger;
 pub mod mail;
@@ -62,12 +63,7 @@ pub fn run() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             print_error(&e);
-            ExitCode::from(match &e {
-                Error::Invalid { .. } => EXIT_INVALID,
-                Error::Usage(_) => EXIT_USAGE,
-                e if e.is_transient() => EXIT_TRANSIENT,
-                _ => EXIT_OTHER,
-            })
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -81,6 +77,14 @@ fn init_logging(cli: &Cli) {
         tracing::Level::INFO
     };
     let daemon = matches!(&cli.command, Command::Run(r) if !r.once);
+    if cli.global.log_json {
+        let builder = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(level)
+            .with_writer(std::io::stderr);
+        let _ = builder.try_init();
+        return;
+    }
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_target(false)
@@ -103,7 +107,16 @@ fn print_error(e: &Error) {
 }
 
 fn dispatch(cli: Cli) -> error::Result<u8> {
-    let ws = Workspace::new(cli.global.dir.clone().unwrap_or_else(|| ".".into()));
+    let dirs =
+        if cli.global.dir.is_empty() { vec![".".into()] } else { cli.global.dir.clone() };
+    let many = dirs.len() > 1;
+    if many && !matches!(cli.command, Command::Run(_) | Command::Status(_)) {
+        return Err(Error::Usage(
+            "flere -C gælder kun kkr run og kkr status; angiv én arbejdsmappe".into(),
+        ));
+    }
+    let workspaces: Vec<Workspace> = dirs.into_iter().map(Workspace::new).collect();
+    let ws = workspaces[0].clone();
     let clock = match &cli.global.now {
         Some(now) => {
             Clock::starting_at(clock::parse_now(now).map_err(Error::Usage)?.timestamp())
@@ -111,22 +124,30 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         None => Clock::system(),
     };
     match cli.command {
-        Command::Run(cmd) => daemon::run(ws, clock, cli.global.dry_run, cmd.once),
+        Command::Run(cmd) => {
+            daemon::run_all(workspaces, clock, cli.global.dry_run, cmd.once)
+        }
         Command::Check => commands::check(&ws, &clock),
         Command::Status(cmd) => {
-            commands::status(&ws, &clock, cmd.meeting.as_deref(), cmd.json)
+            let mut code = 0;
+            for ws in &workspaces {
+                code = code.max(commands::status(
+                    ws,
+                    &clock,
+                    cmd.meeting.as_deref(),
+                    cmd.json,
+                )?);
+            }
+            Ok(code)
         }
         Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
         Command::Send(cmd) => daemon::send(ws, clock, cli.global.dry_run, &cmd),
         Command::Publish(cmd) => daemon::publish(ws, clock, &cmd.meeting),
-        Command::Init(_) => {
-            Err(not_yet("kkr init", "kopiér indtil videre eksempel-arbejdsmappen"))
+        Command::Init(cmd) => {
+            let now = clock.now();
+            let year = if now.month() >= 7 { now.year() + 1 } else { now.year() };
+            println!("{}", init::init(&cmd.dir, cmd.council.as_deref(), year)?);
+            Ok(0)
         }
     }
-}
-
-fn not_yet(what: &str, instead: &str) -> Error {
-    Error::Usage(format!(
-        "{what} er ikke tilgængelig endnu i denne version\n  hjælp: {instead}"
-    ))
 }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::item::hex;
 
 /// The built-in mail templates; `templates/mail/NAME` in the workspace overrides each.
-const BUILTIN: [(&str, &str); 2] = [
+pub const BUILTIN: [(&str, &str); 2] = [
     ("agenda.txt", include_str!("../templates/mail/agenda.txt.hbs")),
     ("agenda.html", include_str!("../templates/mail/agenda.html.hbs")),
 ];

@@ -2,27 +2,44 @@
 //! second signal stops at once (the ledger is correct either way).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
 
 static STOP: AtomicBool = AtomicBool::new(false);
+static INSTALL: Once = Once::new();
+type Waker = Box<dyn Fn() + Send>;
+static WAKERS: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
 
 /// Whether a stop was asked for.
 pub fn requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
-/// Installs the handler; `wake` is called on the first signal so a sleeping loop notices.
-pub fn install(wake: impl Fn() + Send + 'static) {
-    let result = ctrlc::set_handler(move || {
-        if STOP.swap(true, Ordering::SeqCst) {
-            // The second signal: stop now.
-            std::process::exit(130);
+/// Installs the signal handler (once per process).
+pub fn install() {
+    INSTALL.call_once(|| {
+        let result = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                // The second signal: stop now.
+                std::process::exit(130);
+            }
+            tracing::warn!(
+                "stopper: gør den igangværende mail færdig (signal igen for at stoppe straks)"
+            );
+            if let Ok(wakers) = WAKERS.lock() {
+                for wake in wakers.iter() {
+                    wake();
+                }
+            }
+        });
+        if let Err(e) = result {
+            tracing::warn!("kunne ikke fange signaler: {e}");
         }
-        tracing::warn!(
-            "stopper: gør den igangværende mail færdig (signal igen for at stoppe straks)"
-        );
-        wake();
     });
-    if let Err(e) = result {
-        tracing::warn!("kunne ikke fange signaler: {e}");
+}
+
+/// Registers something to call on the first signal, so a sleeping loop notices at once.
+pub fn on_stop(wake: impl Fn() + Send + 'static) {
+    if let Ok(mut wakers) = WAKERS.lock() {
+        wakers.push(Box::new(wake));
     }
 }

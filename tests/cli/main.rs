@@ -5,6 +5,7 @@ mod harness;
 mod check;
 mod deliver;
 mod hostile;
+mod init;
 mod minutes;
 mod render;
 mod run;

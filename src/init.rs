@@ -1,0 +1,204 @@
+//! `kkr init`: a new workspace for one of the five councils, with everything left to fill
+//! in marked `UDFYLD` so that `kkr check` can say what remains.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Placeholder text that `kkr check` reports as not filled in.
+pub const PLACEHOLDER: &str = "UDFYLD";
+
+/// The domain of placeholder addresses (reserved, never delivered).
+pub const PLACEHOLDER_DOMAIN: &str = "example.invalid";
+
+/// One of the five councils.
+#[derive(Debug, Clone, Copy)]
+pub struct CouncilInfo {
+    /// Region, e.g. `Hovedstaden`.
+    pub region: &'static str,
+    /// Slug, e.g. `kkr-hovedstaden`.
+    pub slug: &'static str,
+    /// Members (two per municipality).
+    pub members: usize,
+}
+
+/// The five KKRs, 2026–2030.
+pub const COUNCILS: [CouncilInfo; 5] = [
+    CouncilInfo { region: "Nordjylland", slug: "kkr-nordjylland", members: 22 },
+    CouncilInfo { region: "Midtjylland", slug: "kkr-midtjylland", members: 38 },
+    CouncilInfo { region: "Syddanmark", slug: "kkr-syddanmark", members: 44 },
+    CouncilInfo { region: "Hovedstaden", slug: "kkr-hovedstaden", members: 58 },
+    CouncilInfo { region: "Sjælland", slug: "kkr-sjaelland", members: 34 },
+];
+
+/// Finds a council by region (`Hovedstaden`, any case) or slug (`kkr-hovedstaden`).
+pub fn find(name: &str) -> Option<CouncilInfo> {
+    let n = name.trim().to_lowercase();
+    let n = n.strip_prefix("kkr ").unwrap_or(&n);
+    COUNCILS.iter().copied().find(|c| {
+        c.region.to_lowercase() == n || c.slug == n || c.slug == format!("kkr-{n}")
+    })
+}
+
+fn council_toml(c: CouncilInfo, year: i16) -> String {
+    let mut meetings = String::new();
+    // Five Thursdays spread over the year as placeholders: February, April, June,
+    // September, November.
+    for month in [2, 4, 6, 9, 11] {
+        let first = jiff::civil::date(year, month, 1);
+        let offset = (4 - first.weekday().to_monday_one_offset() as i8 + 7) % 7;
+        let thursday = first + jiff::Span::new().days(i64::from(offset) + 7);
+        meetings.push_str(&format!(
+            "[[meeting]]\ndate = \"{thursday}\"\nstarts = \"09:00\"\nends = \"12:00\"\nplace = \"{PLACEHOLDER}: mødested med adresse\"\n\n"
+        ));
+    }
+    format!(
+        r#"# Opsætning af KKR {region} til kkr. Linjer, der begynder med #, er kommentarer.
+# Ret alt, der er markeret {PLACEHOLDER}, og kontrollér filen med:  kkr check
+
+[council]
+# Rådets navn, som det står på dagsorden, referat og i mailenes emnelinje.
+name = "KKR {region}"
+# Kort maskinnavn (ændres ikke).
+slug = "{slug}"
+timezone = "Europe/Copenhagen"
+
+# Årets møder: ret datoer (ÅÅÅÅ-MM-DD), tider (TT:MM) og sted. Datoen er mødets id.
+{meetings}[schedule]
+# Dagsordenen sendes så mange dage før mødet ...
+agenda_days_before = 7
+# ... på dette klokkeslæt (dansk tid).
+send_time = "09:00"
+# Referatet sendes og offentliggøres, så snart alle punkter har en beslutning.
+minutes_after_decisions = true
+
+[mail]
+# Afsender og svaradresse.
+from = "KKR {region} <{PLACEHOLDER}@{PLACEHOLDER_DOMAIN}>"
+reply_to = "{PLACEHOLDER}@{PLACEHOLDER_DOMAIN}"
+# Uden en [mail.smtp]-sektion sendes intet rigtigt: mails gemmes i outbox/mail/.
+# Til rigtig afsendelse (udfyldes af KL's IT, se docs/OPERATIONS.md):
+# [mail.smtp]
+# host = "smtp.kl.dk"
+# port = 587
+# tls = "starttls"
+# user = "kkr"
+# password_env = "KKR_SMTP_PASSWORD"
+
+[publish]
+# Hvor det offentlige referat lægges; "dir:outbox/public" er en mappe til gennemsyn.
+target = "dir:outbox/public"
+"#,
+        region = c.region,
+        slug = c.slug,
+    )
+}
+
+fn members_csv(c: CouncilInfo) -> String {
+    let mut out = String::from("name,email,role,party,municipality,vote\n");
+    for i in 1..=c.members {
+        let role = match i {
+            1 => "formand",
+            2 => "næstformand",
+            _ => "medlem",
+        };
+        out.push_str(&format!(
+            "{PLACEHOLDER},{PLACEHOLDER}-{i}@{PLACEHOLDER_DOMAIN},{role},,,ja\n"
+        ));
+    }
+    out.push_str(&format!(
+        "{PLACEHOLDER},{PLACEHOLDER}-sekretariat@{PLACEHOLDER_DOMAIN},sekretariat,,,nej\n"
+    ));
+    out
+}
+
+const EXAMPLE_ITEM: &str = r#"+++
+# Et eksempel på et dagsordenspunkt. Kopiér filen til inbox/, ret felterne og teksten.
+id = "MØDEDATO-kort-navn"
+meeting = "MØDEDATO"
+title = "Punktets titel"
+area = "Sundhed"          # Sundhed | Social | Vækst og beskæftigelse | Uddannelse |
+                          # Trafik og infrastruktur | Klima og miljø | Andet
+kind = "beslutning"       # beslutning | drøftelse | orientering
+case = "26/01234"
+recommendation = "Det indstilles, at KKR godkender ..."
+attachments = []          # fx ["bilag/plan.pdf"], stien er i forhold til denne fil
+closed = false            # true = lukket punkt; så skal public_title udfyldes
+public_title = ""
++++
+## Baggrund
+
+Skriv sagsfremstillingen her. **Fed**, *kursiv*, lister og tabeller kan bruges.
+
+- første punkt
+- andet punkt
+"#;
+
+const EXAMPLE_ATTENDANCE: &str = r#"# Fremmøde til referatet. Kopiér filen til inbox/ efter mødet og ret den.
+meeting = "MØDEDATO"
+absent = ["Navn som i members.csv"]
+guests = ["Direktør for KL, Navn Navnesen"]
+"#;
+
+/// Creates the workspace `dir` for the council `name`; refuses a folder that already has a
+/// `council.toml`.
+pub fn init(dir: &Path, name: Option<&str>, year: i16) -> Result<String> {
+    let names = COUNCILS.iter().map(|c| c.region).collect::<Vec<_>>().join(", ");
+    let name = name.ok_or_else(|| {
+        Error::Usage(format!("angiv rådet med --council, et af: {names}"))
+    })?;
+    let c = find(name).ok_or_else(|| {
+        Error::Usage(format!("ukendt råd \"{name}\"; vælg et af: {names}"))
+    })?;
+    if dir.join("council.toml").exists() {
+        return Err(Error::Usage(format!(
+            "`{}` har allerede en council.toml; kkr init overskriver ikke",
+            dir.display()
+        )));
+    }
+    let write =
+        |rel: &str, text: &str| crate::fs::write_atomic(&dir.join(rel), text.as_bytes());
+    write("council.toml", &council_toml(c, year))?;
+    write("members.csv", &members_csv(c))?;
+    for (name, text) in crate::world::BUILTIN_TEMPLATES {
+        write(&format!("templates/{name}"), text)?;
+    }
+    for (name, text) in crate::mail::BUILTIN {
+        write(&format!("templates/mail/{name}.hbs"), text)?;
+    }
+    write("eksempler/punkt.md", EXAMPLE_ITEM)?;
+    write("eksempler/fremmoede.toml", EXAMPLE_ATTENDANCE)?;
+    for d in ["inbox", "inbox/bilag", "fonts"] {
+        crate::fs::create_dir_all(&dir.join(d))?;
+    }
+    Ok(format!(
+        "Arbejdsmappen for KKR {} er oprettet i {}.\nUdfyld council.toml og members.csv ({} medlemmer, felter markeret {PLACEHOLDER}), og kør så: kkr -C {} check",
+        c.region,
+        dir.display(),
+        c.members,
+        dir.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_councils_by_region_or_slug() {
+        assert_eq!(find("Hovedstaden").unwrap().members, 58);
+        assert_eq!(find("kkr-sjaelland").unwrap().region, "Sjælland");
+        assert_eq!(find("sjælland").unwrap().slug, "kkr-sjaelland");
+        assert_eq!(find("KKR Nordjylland").unwrap().members, 22);
+        assert!(find("Fyn").is_none());
+    }
+
+    #[test]
+    fn placeholder_meetings_are_thursdays() {
+        let text = council_toml(COUNCILS[0], 2027);
+        for line in text.lines().filter(|l| l.starts_with("date = ")) {
+            let d: jiff::civil::Date = line[8..18].parse().unwrap();
+            assert_eq!(d.weekday(), jiff::civil::Weekday::Thursday, "{d}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! `kkr init` for each of the five councils, then check and a dry run; several councils in
+//! one run, with a failure in one.
+
+use std::fs;
+use std::process::Command;
+
+use crate::harness::{Test, stderr, stdout};
+
+fn kkr(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kkr")).args(args).output().unwrap()
+}
+
+#[test]
+fn init_check_and_a_dry_run_for_each_council() {
+    for (council, members) in [
+        ("Nordjylland", 22),
+        ("Midtjylland", 38),
+        ("Syddanmark", 44),
+        ("Hovedstaden", 58),
+        ("Sjælland", 34),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ws");
+        let d = dir.to_str().unwrap();
+        let out = kkr(&["init", d, "--council", council, "--now", "2026-11-25T10:00"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let roster = fs::read_to_string(dir.join("members.csv")).unwrap();
+        assert_eq!(
+            roster.lines().count(),
+            1 + members + 1,
+            "{council}: header, members, secretariat"
+        );
+        assert!(roster.contains(",formand,") && roster.contains(",næstformand,"));
+        assert!(
+            dir.join("templates/agenda.typ").exists()
+                && dir.join("templates/mail/agenda.html.hbs").exists()
+        );
+
+        // A fresh workspace explains what is left to fill in.
+        let out = kkr(&["-C", d, "check"]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = stdout(&out);
+        assert!(
+            text.contains("mødestedet for") && text.contains("er ikke udfyldt"),
+            "{text}"
+        );
+        assert!(
+            text.contains("members.csv:2:1: fejl: rækken er ikke udfyldt endnu"),
+            "{text}"
+        );
+
+        // Filled in, with the example item in the inbox, it runs.
+        let config = fs::read_to_string(dir.join("council.toml")).unwrap();
+        let config = config
+            .replace("UDFYLD: mødested med adresse", "Rådhuset, Torvet 1")
+            .replace("UDFYLD@example.invalid", "kkr@example.org");
+        fs::write(dir.join("council.toml"), &config).unwrap();
+        let mut n = 0;
+        let roster: String = roster
+            .lines()
+            .map(|l| {
+                n += 1;
+                l.replacen("UDFYLD,UDFYLD", &format!("Person {n},person{n}"), 1)
+                    .replace("example.invalid", "example.org")
+                    + "\n"
+            })
+            .collect();
+        fs::write(dir.join("members.csv"), roster).unwrap();
+        let first =
+            config.lines().find(|l| l.starts_with("date = ")).unwrap()[8..18].to_owned();
+        let example = fs::read_to_string(dir.join("eksempler/punkt.md"))
+            .unwrap()
+            .replace("MØDEDATO", &first);
+        fs::write(dir.join("inbox/punkt.md"), example).unwrap();
+        crate::harness::age(&dir.join("inbox/punkt.md"));
+        let out = kkr(&["-C", d, "check"]);
+        assert_eq!(out.status.code(), Some(0), "{council}: {}", stdout(&out));
+        let send = format!(
+            "{}T09:00",
+            jiff::civil::Date::strptime("%Y-%m-%d", &first).unwrap()
+                - jiff::Span::new().days(7)
+        );
+        let out = kkr(&["-C", d, "run", "--once", "--now", &send]);
+        assert_eq!(out.status.code(), Some(0), "{council}: {}", stderr(&out));
+        assert_eq!(
+            fs::read_dir(dir.join("outbox/mail")).unwrap().count(),
+            members + 1,
+            "{council}"
+        );
+    }
+}
+
+#[test]
+fn init_refuses_an_existing_workspace_and_unknown_councils() {
+    let t = Test::example();
+    let d = t.path("");
+    let out = kkr(&["init", d.to_str().unwrap(), "--council", "Hovedstaden"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("overskriver ikke"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = kkr(&["init", tmp.path().join("x").to_str().unwrap(), "--council", "Fyn"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("Nordjylland, Midtjylland, Syddanmark, Hovedstaden, Sjælland")
+    );
+}
+
+#[test]
+fn two_councils_in_one_run_and_a_failure_in_one_does_not_stop_the_other() {
+    let good = Test::example();
+    let bad = Test::example();
+    bad.write(
+        "members.csv",
+        "name,email,role,party,municipality,vote\nA,ikke-en-adresse,medlem,,,ja\n",
+    );
+    let (g, b) = (good.path(""), bad.path(""));
+    let out = Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .args([
+            "-C",
+            g.to_str().unwrap(),
+            "-C",
+            b.to_str().unwrap(),
+            "run",
+            "--once",
+            "--now",
+            "2027-01-21T09:00",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the worst of the two: {}", stderr(&out));
+    assert_eq!(good.files("outbox/mail").len(), 62, "the good council sent everything");
+    assert!(bad.files("outbox/mail").is_empty());
+    assert!(
+        bad.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists(),
+        "the other still took in its items"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .args([
+            "-C",
+            g.to_str().unwrap(),
+            "-C",
+            b.to_str().unwrap(),
+            "status",
+            "--now",
+            "2027-01-21T09:00",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).matches("KKR Hovedstaden – status").count(), 2);
+}
