@@ -48,6 +48,10 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
             "council.toml: advarsel: miljøvariablen {var} (SMTP-adgangskode) er ikke sat; intet kan sendes, før den er"
         );
     }
+    for problem in check_templates(ws, &config) {
+        print!("{problem}");
+        bad += 1;
+    }
     let ledger = Ledger::open_read_only(&ws.ledger_path())?;
     let now = clock.now();
     let ctx = LedgerContext { config: &config, ledger: ledger.as_ref(), now: &now };
@@ -94,6 +98,60 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
         per_meeting.len()
     );
     Ok(0)
+}
+
+/// Compiles the workspace's templates (mail and Typst) with a sample item, so a template
+/// error is found by `check` and not on the day a document is due. Returns the reports.
+fn check_templates(ws: &Workspace, config: &crate::config::Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(templates) = ws.templates() else { return out };
+    if let Err(e) = crate::mail::Mailer::new(Some(&templates)) {
+        out.push(format!("{e}\n"));
+    }
+    let meeting =
+        config.meetings.first().cloned().unwrap_or(crate::config::MeetingConfig {
+            date: jiff::civil::date(2027, 1, 28),
+            starts: jiff::civil::time(9, 0, 0, 0),
+            ends: jiff::civil::time(11, 0, 0, 0),
+            place: "Rådhuset".into(),
+        });
+    let item = Item {
+        id: "skabelonprøve".into(),
+        meeting: meeting.date,
+        title: "Prøve på skabelonen".into(),
+        area: "Andet".into(),
+        kind: crate::item::Kind::Beslutning,
+        order: None,
+        case: Some("26/00001".into()),
+        recommendation: "Det indstilles, at skabelonen godkendes.".into(),
+        attachments: Vec::new(),
+        closed: false,
+        public_title: String::new(),
+        late_reason: String::new(),
+        withdrawn: false,
+        decision: Some(crate::item::Decision {
+            text: "Godkendt.".into(),
+            public_text: String::new(),
+        }),
+        body: "## Baggrund\n\nTekst med **fed** og en liste:\n\n- en\n- to\n".into(),
+    };
+    let mut renderer = Renderer::new(Some(templates), Vec::new());
+    for kind in [DocKind::Agenda, DocKind::Minutes] {
+        let input = DocInput {
+            council: &config.council,
+            meeting: &meeting,
+            entries: vec![Entry { item: &item, status: "", number: 1 }],
+            attendance: None,
+            kind,
+            edition: Edition::Member,
+            note: String::new(),
+            changed_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        if let Err(e) = renderer.render(&edition::build(&input)) {
+            out.push(format!("{e}\n"));
+        }
+    }
+    out
 }
 
 /// The status of a council, as `kkr status` shows it and `--json` writes it.

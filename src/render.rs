@@ -131,7 +131,32 @@ impl Renderer {
         h.finalize().into()
     }
 
+    /// The workspace's logo as a template path, if `templates/` has one.
+    fn logo(&self) -> Option<&'static str> {
+        let dir = self.templates.as_ref()?;
+        ["logo.svg", "logo.png"]
+            .into_iter()
+            .find(|n| dir.join(n).is_file())
+            .map(|n| if n == "logo.svg" { "/logo.svg" } else { "/logo.png" })
+    }
+
     fn render_uncached(&mut self, doc: &DocData) -> Result<Vec<u8>> {
+        let mut patched;
+        let doc = match (self.logo(), doc.files.get("data/meeting.json")) {
+            (Some(logo), Some(bytes)) => {
+                let mut meeting: serde_json::Value =
+                    serde_json::from_slice(bytes.as_slice()).unwrap_or_default();
+                meeting["logo"] = logo.into();
+                patched = doc.clone();
+                let bytes = serde_json::to_vec(&meeting).expect("JSON values serialize");
+                patched.files.insert(
+                    "data/meeting.json".into(),
+                    typst::foundations::Bytes::new(bytes),
+                );
+                &patched
+            }
+            _ => doc,
+        };
         let failed =
             |why: String| Error::Render { document: doc.title.clone(), diagnostics: why };
         if self.worker.jobs.send(doc.clone()).is_err() {

@@ -86,6 +86,34 @@ impl FileLoader for Assets {
     }
 }
 
+/// The fonts in a folder (`.ttf`, `.otf`, `.ttc`, `.otc`), in name order.
+pub fn workspace_fonts(dir: &std::path::Path) -> Vec<(Font, typst::text::FontInfo)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+            matches!(ext.as_str(), "ttf" | "otf" | "ttc" | "otc")
+        })
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        match std::fs::read(&path) {
+            Ok(data) => out.extend(Font::iter(Bytes::new(data)).map(|f| {
+                let info = f.info().clone();
+                (f, info)
+            })),
+            Err(e) => {
+                tracing::warn!("skrifttypen {} kan ikke læses: {e}", path.display())
+            }
+        }
+    }
+    out
+}
+
 /// The world one document is compiled in. Kept alive and reused: fonts are loaded once, and
 /// Typst's caches make a re-render after a changed item cheap.
 pub struct DocWorld {
@@ -101,6 +129,12 @@ impl DocWorld {
     pub fn new(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
         let mut fonts = FontStore::new();
         fonts.extend(typst_kit::fonts::embedded());
+        // The workspace's own fonts (fonts/ beside templates/); system fonts are never used.
+        if let Some(dir) =
+            templates.as_ref().and_then(|t| t.parent()).map(|w| w.join("fonts"))
+        {
+            fonts.extend(workspace_fonts(&dir));
+        }
         let assets = Assets {
             templates: templates.map(FsRoot::new),
             attachments,

@@ -149,3 +149,52 @@ fn two_councils_in_one_run_and_a_failure_in_one_does_not_stop_the_other() {
         .unwrap();
     assert_eq!(stdout(&out).matches("KKR Hovedstaden – status").count(), 2);
 }
+
+#[test]
+fn restyled_templates_logo_and_template_errors_are_checked() {
+    let t = Test::example();
+    let repo = crate::harness::repo();
+    for name in [
+        "agenda.typ",
+        "common.typ",
+        "minutes.typ",
+        "mail/agenda.txt.hbs",
+        "mail/agenda.html.hbs",
+    ] {
+        t.write(
+            &format!("templates/{name}"),
+            fs::read(repo.join("templates").join(name)).unwrap(),
+        );
+    }
+    // A new accent colour and a logo: still valid, and the logo is in the PDF.
+    let common = fs::read_to_string(t.path("templates/common.typ")).unwrap();
+    assert!(common.contains("#let accent = rgb(\"#1b365d\")"));
+    t.write(
+        "templates/common.typ",
+        common
+            .replace("#let accent = rgb(\"#1b365d\")", "#let accent = rgb(\"#7a1f2b\")"),
+    );
+    t.write("templates/logo.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"200\" height=\"60\"><rect width=\"200\" height=\"60\" fill=\"#7a1f2b\"/></svg>");
+    t.must(&["check"], 0);
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    let tags = crate::harness::poppler(
+        "pdfinfo",
+        &["-struct-text"],
+        &t.path("outbox/2027-01-28/dagsorden-udkast.pdf"),
+    );
+    let first: Vec<&str> = tags.lines().take(2).collect();
+    assert_eq!(
+        first,
+        ["Document", "  Figure:"],
+        "the logo comes first, as a tagged figure"
+    );
+
+    // A Typst error points at the template line; a Handlebars error at the mail template.
+    let broken =
+        common.replace("#let accent = rgb(\"#1b365d\")", "#let accent = rgb(\"#1b365d\"");
+    t.write("templates/common.typ", broken);
+    t.write("templates/mail/agenda.txt.hbs", "Kære {{recipient}\n");
+    let text = stdout(&t.must(&["check"], 1));
+    assert!(text.contains("templates/common.typ:"), "{text}");
+    assert!(text.contains("templates/mail/agenda.txt.hbs"), "{text}");
+}
