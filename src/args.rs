@@ -57,6 +57,15 @@ pub enum Command {
     Publish(PublishCommand),
     /// Opret en ny arbejdsmappe for et af de fem råd
     Init(InitCommand),
+    /// Skriv kommandolinje-udfyldning (completions) for en skal: bash, zsh, fish, …
+    Completions(CompletionsCommand),
+}
+
+/// `kkr completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsCommand {
+    /// Skallen
+    pub shell: clap_complete::Shell,
 }
 
 /// `kkr run`.

@@ -617,6 +617,34 @@ fn watch(
     Some(debouncer)
 }
 
+/// The start-up line: version, councils, and the next thing due across all of them.
+pub fn health(workspaces: &[Workspace], clock: &Clock) -> String {
+    let now = clock.now();
+    let mut next: Option<(jiff::Zoned, String)> = None;
+    for ws in workspaces {
+        let Ok(config) = ws.load_config() else { continue };
+        let ledger =
+            crate::ledger::Ledger::open_read_only(&ws.ledger_path()).ok().flatten();
+        let state = |m: Date| {
+            ledger
+                .as_ref()
+                .and_then(|l| deliver::plan(l, m).ok())
+                .map(|p| p.state())
+                .unwrap_or_default()
+        };
+        if let Some(at) = schedule::next_due(&now, &config, &state)
+            && next.as_ref().is_none_or(|(t, _)| at < *t)
+        {
+            next = Some((at, config.council.name.clone()));
+        }
+    }
+    let what = next.map_or("intet planlagt".to_owned(), |(at, name)| {
+        format!("næste: {name} dagsorden {}", at.strftime("%Y-%m-%d %H:%M"))
+    });
+    let n = workspaces.len();
+    format!("kkr {}, {n} råd, {what}", env!("CARGO_PKG_VERSION"))
+}
+
 /// `kkr run` for one or more councils: each runs on its own thread, so a failure or a slow
 /// send in one never delays another. The exit code is the worst of them.
 pub fn run_all(
@@ -625,6 +653,9 @@ pub fn run_all(
     dry_run: bool,
     once: bool,
 ) -> Result<u8> {
+    if !once {
+        tracing::info!("{}", health(&workspaces, &clock));
+    }
     if workspaces.len() == 1 {
         let ws = workspaces.into_iter().next().expect("one workspace");
         return run(ws, clock, dry_run, once);

@@ -143,6 +143,16 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
         Command::Send(cmd) => daemon::send(ws, clock, cli.global.dry_run, &cmd),
         Command::Publish(cmd) => daemon::publish(ws, clock, &cmd.meeting),
+        Command::Completions(cmd) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                cmd.shell,
+                &mut Cli::command(),
+                "kkr",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
         Command::Init(cmd) => {
             let now = clock.now();
             let year = if now.month() >= 7 { now.year() + 1 } else { now.year() };
