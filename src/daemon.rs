@@ -41,6 +41,8 @@ pub struct Council {
     pub dry_run: bool,
     /// What each public file was last rendered from, to skip unchanged renders.
     public_keys: std::collections::HashMap<String, String>,
+    /// When `council.toml` and `members.csv` were last read, to reload them when edited.
+    inputs: [Stamp; 2],
     /// The workspace lock, held while this council runs.
     _lock: std::fs::File,
 }
@@ -86,6 +88,7 @@ impl Council {
         let renderer = Renderer::new(ws.templates(), vec![ws.attachments()]);
         let mailer = Mailer::new(ws.templates().as_deref())?;
         let public_keys = Default::default();
+        let inputs = [stamp(&ws.config_path()), stamp(&ws.roster_path())];
         Ok(Self {
             ws,
             config,
@@ -96,6 +99,7 @@ impl Council {
             clock,
             dry_run,
             public_keys,
+            inputs,
             _lock: lock,
         })
     }
@@ -103,6 +107,33 @@ impl Council {
     /// The schedule's view of a meeting.
     pub fn state(&self, meeting: Date) -> MeetingState {
         deliver::plan(&self.ledger, meeting).map(|p| p.state()).unwrap_or_default()
+    }
+
+    /// Reads `council.toml` and `members.csv` again if they were edited since they were
+    /// last read, so a running daemon sees new meetings and roster rows. An edited
+    /// `council.toml` that is invalid is reported and the last valid one stays in force;
+    /// an invalid roster stops sending until it is fixed (SPEC §6).
+    fn reload(&mut self) {
+        let now = [stamp(&self.ws.config_path()), stamp(&self.ws.roster_path())];
+        if now[0] != self.inputs[0] {
+            match self.ws.load_config() {
+                Ok(config) => {
+                    self.config = config;
+                    tracing::info!("council.toml er ændret og læst igen");
+                }
+                Err(e) => tracing::error!(
+                    "council.toml er ændret, men ugyldig; den forrige udgave gælder, til den er rettet:\n{}",
+                    e.to_string().trim_end()
+                ),
+            }
+        }
+        if now[1] != self.inputs[1] {
+            self.roster = self.ws.load_roster();
+            if self.roster.is_ok() {
+                tracing::info!("members.csv er ændret og læst igen");
+            }
+        }
+        self.inputs = now;
     }
 
     /// One pass: take in the inbox, update drafts, send what is due, resume what is
@@ -119,6 +150,7 @@ impl Council {
         force: Option<(Date, bool)>,
     ) -> Result<Outcome> {
         let mut outcome = Outcome::default();
+        self.reload();
         let now = self.clock.now();
         let names: Option<Vec<String>> =
             self.roster.as_ref().ok().map(|r| r.iter().map(|m| m.name.clone()).collect());
@@ -835,4 +867,13 @@ pub fn publish(ws: Workspace, clock: Clock, meeting: &str) -> Result<u8> {
         println!("{n} filer publiceret for mødet {date}.");
     }
     Ok(0)
+}
+
+/// What identifies a version of an input file without reading it: its modification time
+/// and size (`None` when it cannot be read).
+type Stamp = Option<(std::time::SystemTime, u64)>;
+
+fn stamp(path: &std::path::Path) -> Stamp {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }

@@ -408,6 +408,7 @@ fn letter(config: &Config, doc: &Document) -> Result<Letter> {
             .as_ref()
             .map(|r| r.email.to_string())
             .unwrap_or_default(),
+        size_refused: false,
     })
 }
 
@@ -471,7 +472,26 @@ pub fn deliver(
             letter.file.trim_end_matches(".pdf"),
             d.recipient
         );
-        let result = transport.send(&key, &message);
+        let mut result = transport.send(&key, &message);
+        let mut note = None;
+        if let Err(e @ Error::Send { too_large: true, .. }) = &result {
+            // The recipient's server takes no message this size: send the mail without the
+            // PDF, saying whom to ask, rather than nothing. Same Message-ID: the first was
+            // refused, so this is the only copy.
+            tracing::warn!("{e}; sendes uden PDF");
+            let small = Letter { size_refused: true, ..letter.clone() };
+            let message = mailer.compose(
+                &ctx.config.mail,
+                &small,
+                &to,
+                &d.message_id,
+                now,
+                &pdf,
+                ics.as_deref(),
+            )?;
+            result = transport.send(&key, &message);
+            note = Some("sendt uden PDF: mailserveren afviste størrelsen (552)");
+        }
         let now = ctx.clock.now().timestamp();
         match result {
             Ok(()) => {
@@ -479,7 +499,7 @@ pub fn deliver(
                     doc.id,
                     &d.recipient,
                     DeliveryState::Sent,
-                    None,
+                    note,
                     None,
                     now,
                 )?;
@@ -658,6 +678,11 @@ impl Transport for Smtp {
             // A refusal with a 5xx code is final; a 4xx, a timeout or a connection that
             // failed may go through later.
             transient: !e.is_permanent(),
+            // 552 (RFC 5321: exceeded storage allocation) or the enhanced 5.3.4 (message
+            // too big for system) after DATA.
+            too_large: e.is_permanent()
+                && (e.status().is_some_and(|c| c.to_string() == "552")
+                    || e.to_string().contains("5.3.4")),
             reason: e.to_string(),
         })
     }

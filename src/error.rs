@@ -49,6 +49,8 @@ pub enum Error {
         reason: String,
         /// Whether a later attempt may succeed.
         transient: bool,
+        /// The server refused the message as too large.
+        too_large: bool,
     },
     /// Publishing to the public site failed.
     #[error("kunne ikke publicere `{name}`: {reason}")]
@@ -71,6 +73,16 @@ pub enum Error {
     /// The ledger (SQLite) failed.
     #[error("fejl i loggen (state/kkr.sqlite)")]
     Ledger(#[from] rusqlite::Error),
+    /// The ledger was written by a newer kkr (a downgrade): this one must not touch it.
+    #[error(
+        "state/kkr.sqlite er skrevet af en nyere kkr (skema {found}; denne udgave kender {known})\n  hjælp: brug den nyere kkr igen; en ældre udgave må ikke skrive i loggen"
+    )]
+    LedgerTooNew {
+        /// The ledger's schema version.
+        found: i64,
+        /// The newest schema version this build knows.
+        known: usize,
+    },
     /// The command needs something the workspace does not have.
     #[error("{0}")]
     Usage(String),

@@ -31,11 +31,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir =
         path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kkr-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".kkr-").suffix(".tmp");
+    // Readable like any file kkr writes (a temporary file starts private), so the
+    // secretariat can open the PDFs; the folders' permissions decide who may.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
@@ -109,6 +111,16 @@ mod tests {
         fs::write(&p, vec![b'a'; 11]).unwrap();
         assert!(read_bounded(&p, 10).unwrap().is_none());
         assert_eq!(read_bounded(&p, 11).unwrap().unwrap().len(), 11);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("dagsorden.pdf");
+        write_atomic(&p, b"%PDF-").unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::item::{Attendance, Item};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
@@ -272,6 +272,9 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(Error::LedgerTooNew { found: version, known: MIGRATIONS.len() });
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.unchecked_transaction()?;
             tx.execute_batch(sql)?;
@@ -705,6 +708,26 @@ fn touch_meeting(
 mod tests {
     use super::*;
     use crate::item::Kind;
+
+    #[test]
+    fn a_ledger_from_a_newer_kkr_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kkr.sqlite");
+        drop(Ledger::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1).unwrap();
+        drop(conn);
+        let Err(err) = Ledger::open(&path) else {
+            panic!("a newer ledger must be refused")
+        };
+        assert!(matches!(err, Error::LedgerTooNew { .. }), "{err}");
+        assert!(err.to_string().contains("nyere kkr"), "{err}");
+        // Reopening the current version works and changes nothing.
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64).unwrap();
+        drop(conn);
+        Ledger::open(&path).unwrap();
+    }
 
     fn item(id: &str, order: Option<i64>) -> Item {
         Item {

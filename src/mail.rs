@@ -50,6 +50,10 @@ pub struct Letter {
     pub file: String,
     /// Reply address, if any.
     pub reply_to: String,
+    /// The recipient's mail server refused the message with the PDF as too large (552):
+    /// send it without the PDF and say so.
+    #[serde(skip)]
+    pub size_refused: bool,
 }
 
 /// Per-recipient template data.
@@ -107,12 +111,21 @@ impl Mailer {
         pdf: &[u8],
         ics: Option<&str>,
     ) -> Result<Message> {
-        let too_large = if pdf.len() as u64 > config.max_attachment_bytes {
-            let contact = if letter.reply_to.is_empty() {
+        let contact = || {
+            if letter.reply_to.is_empty() {
                 "sekretariatet".to_owned()
             } else {
                 letter.reply_to.clone()
-            };
+            }
+        };
+        let too_large = if letter.size_refused {
+            format!(
+                "Dokumentet fylder {:.1} MB og var for stort til din mailserver, så det er ikke vedhæftet. Skriv til {} for at få det på anden vis.",
+                pdf.len() as f64 / (1 << 20) as f64,
+                contact()
+            )
+        } else if pdf.len() as u64 > config.max_attachment_bytes {
+            let contact = contact();
             format!(
                 "Dokumentet fylder {:.1} MB og er for stort til at sende med mail (grænsen er {} MB). Skriv til {contact} for at få det på anden vis.",
                 pdf.len() as f64 / (1 << 20) as f64,
@@ -256,6 +269,7 @@ mod tests {
             }],
             file: "dagsorden.pdf".into(),
             reply_to: String::new(),
+            size_refused: false,
         };
         let to: Mailbox = "Åse Ørum <aase@example.org>".parse().unwrap();
         let msg = mailer
@@ -300,6 +314,7 @@ mod size_tests {
             items: vec![],
             file: "referat.pdf".into(),
             reply_to: "sek@example.org".into(),
+            size_refused: false,
         };
         let to: Mailbox = "A <a@example.org>".parse().unwrap();
         let big = vec![b'x'; (1 << 20) + 1];

@@ -155,6 +155,31 @@ fn a_refused_recipient_fails_alone_and_the_secretariat_is_told() {
 }
 
 #[test]
+fn a_552_too_big_sends_the_mail_without_the_pdf_once_and_says_whom_to_ask() {
+    // A server that takes mails of 60 kB and less: the agenda's PDF does not fit.
+    let sink = Sink::start(Behaviour { max_size: Some(60_000), ..Default::default() });
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    let pdf = fs::metadata(t.path("outbox/2027-01-28/dagsorden.pdf")).unwrap().len();
+    assert!(pdf > 60_000, "the test needs a PDF above the limit ({pdf} bytes)");
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+    for m in sink.messages() {
+        let parsed =
+            mail_parser::MessageParser::default().parse(m.data.as_bytes()).unwrap();
+        let text = parsed.body_text(0).unwrap();
+        assert!(text.contains("for stort til din mailserver"), "{text}");
+        assert!(text.contains("sekretariat-hovedstaden@example.org"), "{text}");
+        assert!(
+            !m.data.contains("application/pdf"),
+            "no PDF in a mail the server refused with it"
+        );
+    }
+    let text = stdout(&t.must(&["status", "2027-01-28", "--now", SEND], 0));
+    assert!(text.contains("sendt uden PDF"), "{text}");
+    assert!(text.contains("0 fejlet"), "{text}");
+}
+
+#[test]
 fn a_server_down_at_the_moment_gets_everything_once_when_it_is_back() {
     let port = free_port();
     let t = with_smtp(port);
@@ -377,6 +402,47 @@ fn the_daemon_takes_in_200_files_at_once_and_a_slowly_written_one() {
         "never read half-written: {:?}",
         t.files("inbox/afvist")
     );
+}
+
+#[test]
+fn the_daemon_reads_an_edited_council_toml_and_keeps_the_last_valid_one() {
+    let t = Test::example_without_items();
+    let _d = daemon(&t, "2027-01-10T09:00");
+    wait_until("the daemon to start", Duration::from_secs(30), || {
+        t.path("state/kkr.sqlite").exists()
+    });
+    let drop_item = |name: &str, id: &str, meeting: &str| {
+        let mut front = OK.to_vec();
+        let (id, meeting) =
+            (format!("id = \"{id}\""), format!("meeting = \"{meeting}\""));
+        front[0] = &id;
+        front[1] = &meeting;
+        let staging = t.path(&format!("{name}.tmp"));
+        fs::write(&staging, item(&front, "x\n")).unwrap();
+        fs::rename(&staging, t.path(&format!("inbox/{name}"))).unwrap();
+    };
+
+    // A meeting added while the daemon runs is known to the next pass.
+    let config = fs::read_to_string(t.path("council.toml")).unwrap();
+    t.write(
+        "council.toml",
+        format!("{config}\n[[meeting]]\ndate = \"2027-02-11\"\nstarts = \"09:00\"\nends = \"11:00\"\nplace = \"Ekstraordinært møde\"\n"),
+    );
+    drop_item("ekstra.md", "2027-02-11-ekstra", "2027-02-11");
+    wait_until("the item for the new meeting", Duration::from_secs(90), || {
+        t.path("inbox/behandlet/2027-02-11/ekstra.md").exists()
+    });
+    wait_until("the new meeting's draft", Duration::from_secs(30), || {
+        t.path("outbox/2027-02-11/dagsorden-udkast.pdf").exists()
+    });
+
+    // A broken edit is logged; the last valid configuration stays in force.
+    t.write("council.toml", "[council\nname = ");
+    drop_item("efter.md", "2027-01-28-efter", "2027-01-28");
+    wait_until("the item after the broken edit", Duration::from_secs(90), || {
+        t.path("inbox/behandlet/2027-01-28/efter.md").exists()
+    });
+    assert!(t.files("inbox/afvist").is_empty(), "{:?}", t.files("inbox/afvist"));
 }
 
 #[test]

@@ -151,6 +151,58 @@ fn two_councils_in_one_run_and_a_failure_in_one_does_not_stop_the_other() {
 }
 
 #[test]
+fn one_daemon_two_councils_a_hanging_mail_server_in_one_does_not_delay_the_other() {
+    // The bad council's mail server accepts connections and never says a word.
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hang.local_addr().unwrap().port();
+    let good = Test::example();
+    let bad = Test::example();
+    let config = fs::read_to_string(bad.path("council.toml")).unwrap();
+    bad.write(
+        "council.toml",
+        format!("{config}\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = 120\n"),
+    );
+    let (g, b) = (good.path(""), bad.path(""));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .args(["-C", g.to_str().unwrap(), "-C", b.to_str().unwrap()])
+        .args(["run", "--now", "2027-01-21T09:00"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while good.files("outbox/mail").len() < 62 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the good council is held up: {} mails",
+            good.files("outbox/mail").len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The bad council took in its items and made its documents; it is stuck in SMTP only.
+    assert!(bad.path("outbox/2027-01-28/dagsorden.pdf").exists());
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(hang);
+    // Nothing was recorded as sent for the bad council; its deliveries wait for a retry.
+    let out = Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .args(["-C", b.to_str().unwrap(), "status", "2027-01-28", "--json"])
+        .args(["--now", "2027-01-21T09:10"])
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let states: Vec<&str> = status["meetings"][0]["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["deliveries"].as_array().unwrap())
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.len(), 62, "{status}");
+    assert!(states.iter().all(|s| *s != "sent"), "{states:?}");
+}
+
+#[test]
 fn restyled_templates_logo_and_template_errors_are_checked() {
     let t = Test::example();
     let repo = crate::harness::repo();

@@ -4,6 +4,7 @@ mod harness;
 
 mod check;
 mod deliver;
+mod disk;
 mod hostile;
 mod init;
 mod minutes;

@@ -1,5 +1,5 @@
 //! A real SMTP server on 127.0.0.1 for the tests, storing what it accepts and misbehaving
-//! on request (refusing a recipient, temporary failures, slowness).
+//! on request (refusing a recipient, temporary failures, slowness, size limits).
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -31,6 +31,8 @@ pub(crate) struct Behaviour {
     pub(crate) close_in_data_first: usize,
     /// Read the message and never answer.
     pub(crate) hang: bool,
+    /// Refuse messages larger than this many bytes with 552 after DATA.
+    pub(crate) max_size: Option<usize>,
 }
 
 struct Shared {
@@ -166,6 +168,10 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
                 );
             }
             thread::sleep(s.behaviour.delay);
+            if s.behaviour.max_size.is_some_and(|max| data.len() > max) {
+                reply(&mut out, "552 5.3.4 message size exceeds fixed maximum")?;
+                continue;
+            }
             if s.behaviour.hang {
                 thread::sleep(Duration::from_secs(3600));
                 return Ok(());

@@ -43,12 +43,25 @@ impl WebDav {
         Self::spawn(port, &["--config", config.to_str().unwrap()], None)
     }
 
+    /// A server whose first `faults` PUTs fail (`mode`: `507`, or `reset`: the server dies
+    /// half-way through the upload); see `tests/fixtures/webdav_faulty.py`.
+    fn start_faulty(port: u16, root: &Path, mode: &str, faults: u32) -> Self {
+        let script = crate::harness::repo().join("tests/fixtures/webdav_faulty.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).arg(root).arg(port.to_string()).arg(mode).arg(faults.to_string());
+        Self::wait(port, cmd)
+    }
+
     fn spawn(port: u16, args: &[&str], root: Option<&Path>) -> Self {
         let mut cmd = Command::new("python3");
         cmd.args(["-m", "wsgidav.server.server_cli"]).args(args);
         if let Some(root) = root {
             cmd.arg(root);
         }
+        Self::wait(port, cmd)
+    }
+
+    fn wait(port: u16, mut cmd: Command) -> Self {
         let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect(
             "wsgidav is needed (pip install wsgidav cheroot; .ci/run installs it)",
         );
@@ -173,4 +186,72 @@ fn credentials_come_from_the_environment_and_a_refused_login_is_reported() {
     let out = t.kkr_env(&["run", "--once", "--now", "2027-01-21T09:10"], &right);
     assert_eq!(out.status.code(), Some(0), "{}", crate::harness::stderr(&out));
     assert!(root.path().join("kkr/2027-01-28/dagsorden-offentlig.pdf").exists());
+}
+
+#[test]
+fn a_full_server_and_a_connection_reset_mid_upload_leave_no_partial_file() {
+    let port = free_port();
+    let root = tempfile::tempdir().unwrap();
+    let t = Test::example();
+    let config = fs::read_to_string(t.path("council.toml")).unwrap().replace(
+        "target = \"dir:outbox/public\"",
+        &format!("target = \"webdav+http://127.0.0.1:{port}/kkr-hovedstaden/\""),
+    );
+    t.write("council.toml", config);
+    let site = root.path().join("kkr-hovedstaden");
+
+    // 507 Insufficient Storage: reported, retried, and the mail is not held up.
+    let server = WebDav::start_faulty(port, root.path(), "507", 1);
+    let out = t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 3);
+    let err = crate::harness::stderr(&out);
+    assert!(err.contains("der er ikke plads på serveren (507)"), "{err}");
+    assert_eq!(t.files("outbox/mail").len(), 62, "the members got the agenda anyway");
+    t.must(&["run", "--once", "--now", "2027-01-21T09:05"], 0);
+    let agenda = site.join("2027-01-28/dagsorden-offentlig.pdf");
+    assert!(
+        fs::read(&agenda).unwrap()
+            == fs::read(t.path("outbox/2027-01-28/dagsorden-offentlig.pdf")).unwrap(),
+        "the public agenda arrived whole"
+    );
+    drop(server);
+
+    // The server dies half-way through an upload: the client sees a reset connection.
+    let mut server = WebDav::start_faulty(port, root.path(), "reset", 1);
+    decide_all(&t);
+    t.must(&["run", "--once", "--now", "2027-01-28T12:00"], 3);
+    assert!(server.0.wait().unwrap().code() == Some(17), "the server died mid-upload");
+    let partial: Vec<_> = files(root.path())
+        .into_iter()
+        .filter(|f| f.to_string_lossy().contains(".kkr-upload"))
+        .collect();
+    assert!(
+        !partial.is_empty(),
+        "the half upload is on the server, under its temporary name"
+    );
+    let minutes = site.join("2027-01-28/referat-offentlig.pdf");
+    assert!(!minutes.exists(), "no final file from a broken upload");
+    for f in files(root.path()) {
+        if !f.to_string_lossy().contains(".kkr-upload")
+            && f.extension().is_some_and(|e| e == "pdf")
+        {
+            let pdf = fs::read(&f).unwrap();
+            assert!(
+                pdf.starts_with(b"%PDF-") && pdf.trim_ascii_end().ends_with(b"%%EOF"),
+                "{f:?} is a whole PDF"
+            );
+        }
+    }
+
+    let _server = WebDav::start(port, root.path());
+    t.must(&["run", "--once", "--now", "2027-01-28T12:10"], 0);
+    assert!(
+        fs::read(&minutes).unwrap()
+            == fs::read(t.path("outbox/2027-01-28/referat-offentlig.pdf")).unwrap(),
+        "complete after the retry"
+    );
+    let left: Vec<_> = files(root.path())
+        .into_iter()
+        .filter(|f| f.to_string_lossy().contains(".kkr-upload"))
+        .collect();
+    assert!(left.is_empty(), "the retry replaced the half upload: {left:?}");
 }
