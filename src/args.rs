@@ -4,9 +4,30 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The layout of every help text, with Danish headings.
+const TEMPLATE: &str = "{about-with-newline}\nBrug: {usage}\n\n{all-args}{after-help}";
+
+/// What the top-level help ends with.
+const AFTER_HELP: &str =
+    "Afslutningskoder: 0 færdig, 1 ugyldigt input (en fil er afvist), 2 forkert brug, \
+3 midlertidig fejl (prøves igen), 4 andet.
+Vejledning: docs/SECRETARIAT.md (sekretariatet), docs/OPERATIONS.md (drift).";
+
 /// kkr: dagsordener, referater, mail og publicering for KKR.
 #[derive(Debug, Parser)]
-#[command(name = "kkr", version, about, propagate_version = true)]
+#[command(
+    name = "kkr",
+    version,
+    about = "Dagsordener, referater, mail og offentliggørelse for KL's kommunekontaktråd (KKR)",
+    propagate_version = true,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "Kommandoer",
+    subcommand_value_name = "KOMMANDO",
+    help_template = TEMPLATE,
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
@@ -14,10 +35,17 @@ pub struct Cli {
     /// Flags every command takes.
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Vis denne hjælp
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help, global = true, help_heading = "Valg")]
+    pub help: Option<bool>,
+    /// Vis versionen
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version, global = true, help_heading = "Valg")]
+    pub version: Option<bool>,
 }
 
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct GlobalArgs {
     /// Arbejdsmappe (rådets mappe); standard er den aktuelle mappe. `kkr run` og `kkr status`
     /// tager flere: -C a -C b
@@ -44,32 +72,43 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Overvåg indbakken og gør alt, der er forfaldent (dæmonen)
+    #[command(help_template = TEMPLATE)]
     Run(RunCommand),
     /// Kontrollér council.toml, members.csv og indbakken uden at ændre noget
+    #[command(help_template = TEMPLATE)]
     Check,
     /// Vis møder, hvad der er sendt og hvornår næste udsendelse sker
+    #[command(help_template = TEMPLATE)]
     Status(StatusCommand),
     /// Lav en PDF nu uden at sende noget
+    #[command(help_template = TEMPLATE)]
     Render(RenderCommand),
     /// Send nu, hvad planen ville sende
+    #[command(help_template = TEMPLATE)]
     Send(SendCommand),
     /// Publicér det offentlige referat nu
+    #[command(help_template = TEMPLATE)]
     Publish(PublishCommand),
     /// Opret en ny arbejdsmappe for et af de fem råd
+    #[command(help_template = TEMPLATE)]
     Init(InitCommand),
     /// Skriv kommandolinje-udfyldning (completions) for en skal: bash, zsh, fish, …
+    #[command(help_template = TEMPLATE)]
     Completions(CompletionsCommand),
 }
 
 /// `kkr completions`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct CompletionsCommand {
     /// Skallen
+    #[arg(value_name = "SKAL")]
     pub shell: clap_complete::Shell,
 }
 
 /// `kkr run`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct RunCommand {
     /// Gør det forfaldne arbejde én gang og afslut
     #[arg(long)]
@@ -78,8 +117,10 @@ pub struct RunCommand {
 
 /// `kkr status`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct StatusCommand {
     /// Mødets dato (fx 2027-01-28); uden: alle møder
+    #[arg(value_name = "MØDE")]
     pub meeting: Option<String>,
     /// Skriv status som JSON (til scripts)
     #[arg(long)]
@@ -88,8 +129,10 @@ pub struct StatusCommand {
 
 /// `kkr render`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct RenderCommand {
     /// Mødets dato, fx 2027-01-28
+    #[arg(value_name = "MØDE")]
     pub meeting: String,
     /// Lav beslutningsreferatet i stedet for dagsordenen
     #[arg(long)]
@@ -104,8 +147,10 @@ pub struct RenderCommand {
 
 /// `kkr send`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct SendCommand {
     /// Mødets dato
+    #[arg(value_name = "MØDE")]
     pub meeting: String,
     /// Send beslutningsreferatet
     #[arg(long)]
@@ -120,15 +165,19 @@ pub struct SendCommand {
 
 /// `kkr publish`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct PublishCommand {
     /// Mødets dato
+    #[arg(value_name = "MØDE")]
     pub meeting: String,
 }
 
 /// `kkr init`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
 pub struct InitCommand {
     /// Mappen der skal oprettes
+    #[arg(value_name = "MAPPE")]
     pub dir: PathBuf,
     /// Rådet: Nordjylland, Midtjylland, Syddanmark, Hovedstaden eller Sjælland
     #[arg(long)]
