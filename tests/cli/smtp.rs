@@ -33,6 +33,8 @@ pub(crate) struct Behaviour {
     pub(crate) hang: bool,
     /// Refuse messages larger than this many bytes with 552 after DATA.
     pub(crate) max_size: Option<usize>,
+    /// Offer STARTTLS, then answer the TLS handshake with plain text (a broken TLS setup).
+    pub(crate) broken_starttls: bool,
 }
 
 struct Shared {
@@ -115,7 +117,13 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
         }
         let cmd = line.trim_end().to_owned();
         let upper = cmd.to_uppercase();
-        if upper.starts_with("EHLO") {
+        if upper.starts_with("EHLO") && s.behaviour.broken_starttls {
+            reply(&mut out, "250-kkr-test\r\n250-STARTTLS\r\n250 8BITMIME")?;
+        } else if upper == "STARTTLS" && s.behaviour.broken_starttls {
+            reply(&mut out, "220 2.0.0 ready to start TLS")?;
+            reply(&mut out, "this is not a TLS handshake")?;
+            return Ok(());
+        } else if upper.starts_with("EHLO") {
             reply(&mut out, "250-kkr-test\r\n250-8BITMIME\r\n250 SMTPUTF8")?;
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
             reply(&mut out, "250 ok")?;
