@@ -456,15 +456,18 @@ pub fn deliver(
             Error::Usage(format!("ugyldig adresse i loggen: {}", d.recipient))
         })?;
         let to = Mailbox::new(Some(d.name.clone()), address);
-        let message = mailer.compose(
-            &ctx.config.mail,
-            &letter,
-            &to,
-            &d.message_id,
-            now,
-            &pdf,
-            ics.as_deref(),
-        )?;
+        let compose = |letter: &Letter| {
+            mailer.compose(
+                &ctx.config.mail,
+                letter,
+                &to,
+                &d.message_id,
+                now,
+                &pdf,
+                ics.as_deref(),
+            )
+        };
+        let message = compose(&letter)?;
         ledger.mark(doc.id, &d.recipient, DeliveryState::Sending, None, None, now)?;
         let key = format!(
             "{}-{}-{}",
@@ -479,17 +482,8 @@ pub fn deliver(
             // PDF, saying whom to ask, rather than nothing. Same Message-ID: the first was
             // refused, so this is the only copy.
             tracing::warn!("{e}; sendes uden PDF");
-            let small = Letter { size_refused: true, ..letter.clone() };
-            let message = mailer.compose(
-                &ctx.config.mail,
-                &small,
-                &to,
-                &d.message_id,
-                now,
-                &pdf,
-                ics.as_deref(),
-            )?;
-            result = transport.send(&key, &message);
+            let small = compose(&Letter { size_refused: true, ..letter.clone() })?;
+            result = transport.send(&key, &small);
             note = Some("sendt uden PDF: mailserveren afviste størrelsen (552)");
         }
         let now = ctx.clock.now().timestamp();
