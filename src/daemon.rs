@@ -81,6 +81,8 @@ impl Outcome {
 impl Council {
     /// Opens a workspace for running: configuration (fatal if invalid), roster, ledger.
     pub fn open(ws: Workspace, clock: Clock, dry_run: bool) -> Result<Self> {
+        // Stamped before reading, so an edit made while opening is read on the next pass.
+        let inputs = [stamp(&ws.config_path()), stamp(&ws.roster_path())];
         let config = ws.load_config()?;
         let lock = lock(&ws)?;
         let roster = ws.load_roster();
@@ -88,7 +90,6 @@ impl Council {
         let renderer = Renderer::new(ws.templates(), vec![ws.attachments()]);
         let mailer = Mailer::new(ws.templates().as_deref())?;
         let public_keys = Default::default();
-        let inputs = [stamp(&ws.config_path()), stamp(&ws.roster_path())];
         Ok(Self {
             ws,
             config,
@@ -677,6 +678,9 @@ pub fn health(workspaces: &[Workspace], clock: &Clock) -> String {
     format!("kkr {}, {n} råd, {what}", env!("CARGO_PKG_VERSION"))
 }
 
+/// How long the daemon waits before it tries again to open a council it could not open.
+const REOPEN: Duration = Duration::from_secs(15);
+
 /// `kkr run` for one or more councils: each runs on its own thread, so a failure or a slow
 /// send in one never delays another. The exit code is the worst of them.
 pub fn run_all(
@@ -686,6 +690,7 @@ pub fn run_all(
     once: bool,
 ) -> Result<u8> {
     if !once {
+        crate::shutdown::install();
         tracing::info!("{}", health(&workspaces, &clock));
     }
     if workspaces.len() == 1 {
@@ -701,11 +706,25 @@ pub fn run_all(
                     let name = ws.root.display().to_string();
                     let span = tracing::info_span!("råd", mappe = %name);
                     let _guard = span.enter();
-                    match run(ws, clock, dry_run, once) {
-                        Ok(code) => code,
-                        Err(e) => {
-                            tracing::error!("{name}: {e}");
-                            e.exit_code()
+                    loop {
+                        match run(ws.clone(), clock.clone(), dry_run, once) {
+                            Ok(code) => return code,
+                            // The daemon keeps trying a council it cannot open (an invalid
+                            // council.toml, a lock held by another kkr): once fixed, it runs,
+                            // and the other councils never wait for it.
+                            Err(e) if !once => {
+                                tracing::error!(
+                                    "{name}: {e}\n  kkr prøver igen om {} sekunder",
+                                    REOPEN.as_secs()
+                                );
+                                if !crate::shutdown::sleep(REOPEN) {
+                                    return e.exit_code();
+                                }
+                            }
+                            Err(e) => {
+                                tracing::error!("{name}: {e}");
+                                return e.exit_code();
+                            }
                         }
                     }
                 })

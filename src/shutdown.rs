@@ -43,3 +43,17 @@ pub fn on_stop(wake: impl Fn() + Send + 'static) {
         wakers.push(Box::new(wake));
     }
 }
+
+/// Sleeps for `duration` unless a stop is requested first; returns whether it slept the
+/// whole time (false: stop).
+pub fn sleep(duration: std::time::Duration) -> bool {
+    let end = std::time::Instant::now() + duration;
+    while !requested() {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(200)));
+    }
+    false
+}

@@ -203,6 +203,39 @@ fn one_daemon_two_councils_a_hanging_mail_server_in_one_does_not_delay_the_other
 }
 
 #[test]
+fn the_daemon_starts_a_council_once_its_broken_council_toml_is_fixed() {
+    let good = Test::example();
+    let bad = Test::example();
+    let valid = fs::read_to_string(bad.path("council.toml")).unwrap();
+    bad.write("council.toml", valid.replace("[council]", "[council"));
+    let (g, b) = (good.path(""), bad.path(""));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .args(["-C", g.to_str().unwrap(), "-C", b.to_str().unwrap()])
+        .args(["run", "--now", "2027-01-10T09:00"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(60), "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait("the good council runs", &|| {
+        good.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
+    });
+    assert!(!bad.path("state").exists(), "the broken council did not start");
+    bad.write("council.toml", valid);
+    wait("the fixed council starts without a restart", &|| {
+        bad.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
 fn restyled_templates_logo_and_template_errors_are_checked() {
     let t = Test::example();
     let repo = crate::harness::repo();
