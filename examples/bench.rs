@@ -1,4 +1,4 @@
-//! The benchmark suite (not a test): `cargo run --release --example bench` or
+//! The benchmark suite (not a test): `cargo run --release --example bench [SECTION…]` or
 //! `scripts/bench.sh`. Prints markdown tables for BENCHMARKS.md.
 //!
 //! 1. agenda render, 20 items: in-process cold / warm / one item changed, against the Typst
@@ -214,9 +214,225 @@ fn render_bench() {
     }
     let cli = median(cli);
     println!(
-        "| Typst compiler as a separate process (python `typst` 0.15), same template and JSON | {cli:.0} | {:.1} |\n",
+        "| Typst compiler as a separate process (python `typst` 0.15), same template and JSON | {cli:.0} | {:.1} |",
         cli / warm
     );
+
+    // The same agenda as one HTML document (same text, tables, contents, page numbers and
+    // attachment pages), for the HTML converters a secretariat could use instead.
+    // WeasyPrint takes most of a minute per vector attachment page, so it runs once on the
+    // whole agenda and three times on the agenda without its attachment pages.
+    for (pages, what, weasy_runs) in
+        [(true, "whole agenda", 1), (false, "without the attachment pages", 3)]
+    {
+        let page = root.path().join(format!("dagsorden-{pages}.html"));
+        fs::write(&page, html_agenda(&c, &m, &items, &ws.attachments(), pages)).unwrap();
+        let converters: [(&str, &str, Vec<String>, usize); 2] = [
+            (
+                "WeasyPrint 57",
+                "weasyprint",
+                vec![
+                    page.display().to_string(),
+                    root.path().join("w.pdf").display().to_string(),
+                ],
+                weasy_runs,
+            ),
+            (
+                "LibreOffice 7.4 headless",
+                "soffice",
+                vec![
+                    "--headless".into(),
+                    "--convert-to".into(),
+                    "pdf:writer_web_pdf_Export".into(),
+                    "--outdir".into(),
+                    root.path().join("lo").display().to_string(),
+                    page.display().to_string(),
+                ],
+                3,
+            ),
+        ];
+        for (name, program, args, runs) in converters {
+            let label =
+                format!("{name}, the same agenda as HTML ({what}; no PDF/A, no tagging)");
+            let mut times = Vec::new();
+            for _ in 0..runs {
+                let t = Instant::now();
+                let ok = Command::new(program)
+                    .args(&args)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    times.clear();
+                    break;
+                }
+                times.push(ms(t.elapsed()));
+            }
+            if times.is_empty() {
+                println!("| {label} | not available (`{program}`) | |");
+            } else {
+                let t = median(times);
+                println!("| {label} | {t:.0} | {:.1} |", t / warm);
+            }
+        }
+    }
+    println!();
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn inlines_html(inlines: &[kkr::markdown::Inline], out: &mut String) {
+    use kkr::markdown::Inline;
+    for i in inlines {
+        match i {
+            Inline::Text { text } => out.push_str(&esc(text)),
+            Inline::Code { text } => out.push_str(&format!("<code>{}</code>", esc(text))),
+            Inline::Linebreak => out.push_str("<br>"),
+            Inline::Strong { inlines }
+            | Inline::Emph { inlines }
+            | Inline::Strike { inlines } => {
+                let tag = match i {
+                    Inline::Strong { .. } => "strong",
+                    Inline::Emph { .. } => "em",
+                    _ => "s",
+                };
+                out.push_str(&format!("<{tag}>"));
+                inlines_html(inlines, out);
+                out.push_str(&format!("</{tag}>"));
+            }
+            Inline::Link { url, inlines } => {
+                out.push_str(&format!("<a href=\"{}\">", esc(url)));
+                inlines_html(inlines, out);
+                out.push_str("</a>");
+            }
+        }
+    }
+}
+
+fn blocks_html(blocks: &[kkr::markdown::Block], out: &mut String) {
+    use kkr::markdown::Block;
+    for b in blocks {
+        match b {
+            Block::Heading { level, inlines } => {
+                let h = (*level + 2).min(6);
+                out.push_str(&format!("<h{h}>"));
+                inlines_html(inlines, out);
+                out.push_str(&format!("</h{h}>"));
+            }
+            Block::Paragraph { inlines } => {
+                out.push_str("<p>");
+                inlines_html(inlines, out);
+                out.push_str("</p>");
+            }
+            Block::List { ordered, items, .. } => {
+                let tag = if *ordered { "ol" } else { "ul" };
+                out.push_str(&format!("<{tag}>"));
+                for item in items {
+                    out.push_str("<li>");
+                    blocks_html(item, out);
+                    out.push_str("</li>");
+                }
+                out.push_str(&format!("</{tag}>"));
+            }
+            Block::Quote { blocks } => {
+                out.push_str("<blockquote>");
+                blocks_html(blocks, out);
+                out.push_str("</blockquote>");
+            }
+            Block::Code { text } => out.push_str(&format!("<pre>{}</pre>", esc(text))),
+            Block::Table { header, rows, .. } => {
+                out.push_str("<table><tr>");
+                for cell in header {
+                    out.push_str("<th>");
+                    inlines_html(cell, out);
+                    out.push_str("</th>");
+                }
+                out.push_str("</tr>");
+                for row in rows {
+                    out.push_str("<tr>");
+                    for cell in row {
+                        out.push_str("<td>");
+                        inlines_html(cell, out);
+                        out.push_str("</td>");
+                    }
+                    out.push_str("</tr>");
+                }
+                out.push_str("</table>");
+            }
+            Block::Rule => out.push_str("<hr>"),
+        }
+    }
+}
+
+/// The agenda as one HTML page with print CSS: cover, contents with page numbers, every
+/// item (Markdown body as HTML) and, with `pages`, the attachment's pages as SVG images.
+fn html_agenda(
+    c: &kkr::config::Council,
+    m: &kkr::config::MeetingConfig,
+    items: &[Item],
+    attachments: &Path,
+    pages: bool,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "<!doctype html><html lang=\"da\"><head><meta charset=\"utf-8\"><style>\
+         @page { size: A4; margin: 2.5cm 2cm; @bottom-right { content: \"Side \" counter(page) \" af \" counter(pages); font-size: 9pt; } }\
+         body { font-family: serif; font-size: 11pt; line-height: 1.35; }\
+         h1 { font-size: 26pt; margin: 0 } h2 { font-size: 15pt; } .meta { color: #555; }\
+         section { break-before: page; } table { border-collapse: collapse; }\
+         th, td { border: 0.5pt solid #999; padding: 2pt 5pt; }\
+         .toc a::after { content: leader('.') target-counter(attr(href), page); }\
+         .page { break-before: page; width: 100%; }\
+         </style>",
+    );
+    let _ = write!(
+        out,
+        "<title>{} – Dagsorden</title></head><body><p>{}</p><h1>Dagsorden</h1><p>{}<br>{}</p><h2>Indhold</h2><ol class=\"toc\">",
+        esc(&c.name),
+        esc(&c.name),
+        esc(&kkr::clock::danish_long_date(m.date)),
+        esc(&m.place)
+    );
+    for (i, item) in items.iter().enumerate() {
+        let _ = write!(out, "<li><a href=\"#p{}\">{}</a></li>", i + 1, esc(&item.title));
+    }
+    out.push_str("</ol>");
+    for (i, item) in items.iter().enumerate() {
+        let mut body = String::new();
+        blocks_html(&kkr::markdown::to_blocks(&item.body), &mut body);
+        let _ = write!(
+            out,
+            "<section id=\"p{n}\"><h2>{n}. {}</h2><p class=\"meta\">{} · {}{}</p>{body}<h3>Indstilling</h3><p>{}</p></section>",
+            esc(&item.title),
+            esc(&item.area),
+            item.kind.display(),
+            item.case
+                .as_deref()
+                .map(|c| format!(" · Sag {}", esc(c)))
+                .unwrap_or_default(),
+            esc(&item.recommendation),
+            n = i + 1,
+        );
+    }
+    for a in items.iter().flat_map(|i| &i.attachments).filter(|_| pages) {
+        for k in 1..=a.pages {
+            let svg = attachments.join(format!("{}-{k}.svg", a.sha256));
+            let _ = write!(
+                out,
+                "<img class=\"page\" src=\"file://{}\" alt=\"{}, side {k}\">",
+                svg.display(),
+                esc(a.display_name())
+            );
+        }
+    }
+    out.push_str("</body></html>");
+    out
 }
 
 fn latency_bench(bin: &Path) {
@@ -445,9 +661,23 @@ fn main() {
         .join("kkr");
     assert!(bin.exists(), "build the kkr binary first: cargo build --{profile}");
     println!("# kkr benchmarks ({profile} build)\n");
-    render_bench();
-    latency_bench(&bin);
-    send_bench(&bin);
-    memory_bench(&bin);
-    archive_bench();
+    // Sections to run: all, or those named on the command line (render, latency, send,
+    // memory, archive).
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let run = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if run("render") {
+        render_bench();
+    }
+    if run("latency") {
+        latency_bench(&bin);
+    }
+    if run("send") {
+        send_bench(&bin);
+    }
+    if run("memory") {
+        memory_bench(&bin);
+    }
+    if run("archive") {
+        archive_bench();
+    }
 }

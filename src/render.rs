@@ -208,8 +208,10 @@ fn compile(world: &DocWorld, doc: &DocData, local: &jiff::Zoned) -> Result<Vec<u
         document: doc.title.clone(),
         diagnostics: format_diagnostics(world, diags),
     };
+    let started = std::time::Instant::now();
     let warned = typst::compile::<PagedDocument>(world);
     let document = warned.output.map_err(|d| fail(&d))?;
+    let compiled = started.elapsed();
     let dt = local.datetime();
     let datetime = Datetime::from_ymd_hms(
         dt.year().into(),
@@ -230,7 +232,14 @@ fn compile(world: &DocWorld, doc: &DocData, local: &jiff::Zoned) -> Result<Vec<u
         standards,
         ..Default::default()
     };
-    typst_pdf::pdf(&document, &options).map_err(|d| fail(&d))
+    let pdf = typst_pdf::pdf(&document, &options).map_err(|d| fail(&d))?;
+    tracing::debug!(
+        "{}: opsat på {} ms, PDF lavet på {} ms",
+        doc.title,
+        compiled.as_millis(),
+        (started.elapsed() - compiled).as_millis()
+    );
+    Ok(pdf)
 }
 
 /// Formats Typst diagnostics as `templates/agenda.typ:12:5: fejl: …` lines.

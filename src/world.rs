@@ -34,6 +34,40 @@ pub struct Assets {
     attachments: Vec<PathBuf>,
     /// The document's data files, by virtual path (`data/meeting.json`, `data/items/1.json`).
     data: BTreeMap<String, Bytes>,
+    /// Attachment files read for this render and the one before. Stored attachments never
+    /// change (they are named by content hash), so a re-render reuses the bytes, and with
+    /// them Typst's hash and parse of each page, instead of reading a megabyte again.
+    attachment_cache: std::sync::Mutex<[BTreeMap<String, Bytes>; 2]>,
+}
+
+impl Assets {
+    /// Starts a new render: what the last render read stays available for this one.
+    fn next_render(&mut self) {
+        let cache = self.attachment_cache.get_mut().unwrap_or_else(|e| e.into_inner());
+        cache[1] = std::mem::take(&mut cache[0]);
+    }
+
+    /// An attachment's bytes from the cache or, once per render at most, from disk.
+    fn attachment(&self, name: &str, path: &str) -> FileResult<Bytes> {
+        let mut cache = self.attachment_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let [current, previous] = &mut *cache;
+        if let Some(bytes) = current.get(name) {
+            return Ok(bytes.clone());
+        }
+        let bytes = match previous.remove(name) {
+            Some(bytes) => bytes,
+            None => {
+                let file =
+                    self.attachments.iter().map(|d| d.join(name)).find(|f| f.exists());
+                let file = file.ok_or_else(|| FileError::NotFound(path.into()))?;
+                std::fs::read(&file)
+                    .map(Bytes::new)
+                    .map_err(|e| FileError::from_io(e, &file))?
+            }
+        };
+        current.insert(name.to_owned(), bytes.clone());
+        Ok(bytes)
+    }
 }
 
 impl FileLoader for Assets {
@@ -65,11 +99,7 @@ impl FileLoader for Assets {
             if !valid {
                 return Err(FileError::NotFound(path.into()));
             }
-            let file = self.attachments.iter().map(|d| d.join(name)).find(|f| f.exists());
-            let file = file.ok_or_else(|| FileError::NotFound(path.into()))?;
-            return std::fs::read(&file)
-                .map(Bytes::new)
-                .map_err(|e| FileError::from_io(e, &file));
+            return self.attachment(name, path);
         }
         if let Some(root) = &self.templates {
             match root.load(vpath) {
@@ -139,6 +169,7 @@ impl DocWorld {
             templates: templates.map(FsRoot::new),
             attachments,
             data: BTreeMap::new(),
+            attachment_cache: Default::default(),
         };
         Self {
             library: LazyHash::new(Library::default()),
@@ -158,7 +189,9 @@ impl DocWorld {
     ) {
         self.main = file_id(&format!("/{template}"));
         self.today = today;
-        self.files.loader_mut().data = data;
+        let assets = self.files.loader_mut();
+        assets.data = data;
+        assets.next_render();
         self.files.reset();
     }
 
@@ -200,5 +233,29 @@ impl World for DocWorld {
 
     fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
         self.today
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_are_read_once_and_kept_for_one_more_render_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("{}-1.svg", "a".repeat(64));
+        std::fs::write(dir.path().join(&name), "<svg/>").unwrap();
+        let mut world = DocWorld::new(None, vec![dir.path().to_path_buf()]);
+        let id = file_id(&format!("/attachments/{name}"));
+        world.prepare("agenda.typ", BTreeMap::new(), None);
+        assert_eq!(world.file(id).unwrap().as_slice(), b"<svg/>");
+        // Stored attachments never change: the next render uses the bytes it has.
+        std::fs::remove_file(dir.path().join(&name)).unwrap();
+        world.prepare("agenda.typ", BTreeMap::new(), None);
+        assert_eq!(world.file(id).unwrap().as_slice(), b"<svg/>");
+        // A render that does not use it lets it go, so memory stays bounded.
+        world.prepare("agenda.typ", BTreeMap::new(), None);
+        world.prepare("agenda.typ", BTreeMap::new(), None);
+        assert!(world.file(id).is_err());
     }
 }
