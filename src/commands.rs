@@ -21,11 +21,11 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
     let config = match ws.load_config() {
         Ok(c) => c,
         Err(Error::Invalid { report }) => {
-            print!("{report}");
+            crate::out!("{report}");
             if let Err(report) = ws.load_roster() {
-                print!("{report}");
+                crate::out!("{report}");
             }
-            println!("council.toml skal rettes, før indbakken kan kontrolleres.");
+            crate::outln!("council.toml skal rettes, før indbakken kan kontrolleres.");
             return Ok(crate::EXIT_INVALID);
         }
         Err(e) => return Err(e),
@@ -35,7 +35,7 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
     let names: Option<Vec<String>> = match &roster {
         Ok(r) => Some(r.iter().map(|m| m.name.clone()).collect()),
         Err(report) => {
-            print!("{report}");
+            crate::out!("{report}");
             bad += 1;
             None
         }
@@ -44,12 +44,12 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
         && let Some(var) = &smtp.password_env
         && std::env::var_os(var).is_none()
     {
-        println!(
+        crate::outln!(
             "council.toml: advarsel: miljøvariablen {var} (SMTP-adgangskode) er ikke sat; intet kan sendes, før den er"
         );
     }
     for problem in check_templates(ws, &config) {
-        print!("{problem}");
+        crate::out!("{problem}");
         bad += 1;
     }
     let ledger = Ledger::open_read_only(&ws.ledger_path())?;
@@ -69,7 +69,7 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
         let shown = format!("inbox/{}", c.rel);
         match inbox::judge(ws, &c.rel, bytes.as_deref(), &ctx, names.as_deref()) {
             Verdict::Rejected(problems) => {
-                print!("{}", FileReport { path: &shown, problems: &problems });
+                crate::out!("{}", FileReport { path: &shown, problems: &problems });
                 bad += 1;
             }
             Verdict::Item(i) => {
@@ -82,16 +82,16 @@ pub fn check(ws: &Workspace, clock: &Clock) -> Result<u8> {
     for rels in ids.values().filter(|r| r.len() > 1) {
         for rel in rels {
             let p = [inbox::duplicate_id(rel, rels)];
-            print!("{}", FileReport { path: &format!("inbox/{rel}"), problems: &p });
+            crate::out!("{}", FileReport { path: &format!("inbox/{rel}"), problems: &p });
             bad += 1;
         }
     }
     if bad > 0 {
-        println!("{bad} fil(er) skal rettes; intet er ændret.");
+        crate::outln!("{bad} fil(er) skal rettes; intet er ændret.");
         return Ok(crate::EXIT_INVALID);
     }
     let recipients = roster.map(|r| r.len()).unwrap_or(0);
-    println!(
+    crate::outln!(
         "Alt i orden: {} møder i council.toml, {recipients} modtagere i members.csv, {good} fil(er) i indbakken ({} punkter til {} møde(r)).",
         config.meetings.len(),
         per_meeting.values().sum::<usize>(),
@@ -321,21 +321,28 @@ pub fn status(
     let only = meeting.map(parse_meeting).transpose()?;
     let status = collect_status(ws, clock, only)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"));
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("status serializes")
+        );
         return Ok(0);
     }
-    println!("{} – status {}", status.council, moment(&status.now));
+    crate::outln!("{} – status {}", status.council, moment(&status.now));
     if let Some(report) = &status.roster_error {
-        println!("\nmembers.csv er ugyldig, så intet sendes:\n{report}");
+        crate::outln!("\nmembers.csv er ugyldig, så intet sendes:\n{report}");
     }
     for m in &status.meetings {
-        println!("\nMøde {} ({}), {} punkter", m.date, moment(&m.starts), m.items);
+        crate::outln!("\nMøde {} ({}), {} punkter", m.date, moment(&m.starts), m.items);
         let due = moment(&m.agenda_due);
         match m.agenda {
-            "scheduled" => println!("  dagsorden: sendes {due}"),
-            "empty" => println!("  dagsorden: ingen punkter endnu (udsendelse {due})"),
-            "due" => println!("  dagsorden: forfalden ({due}): sendes ved næste kørsel"),
-            "missed" => println!(
+            "scheduled" => crate::outln!("  dagsorden: sendes {due}"),
+            "empty" => {
+                crate::outln!("  dagsorden: ingen punkter endnu (udsendelse {due})")
+            }
+            "due" => {
+                crate::outln!("  dagsorden: forfalden ({due}): sendes ved næste kørsel")
+            }
+            "missed" => crate::outln!(
                 "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
             ),
             _ => {}
@@ -348,7 +355,7 @@ pub fn status(
                 ""
             };
             let waiting = count("pending") + count("sending") + count("retry");
-            println!(
+            crate::outln!(
                 "  {}: lavet {}{late}; {} sendt, {waiting} venter, {} fejlet",
                 doc.file,
                 moment(&doc.created_at),
@@ -367,14 +374,17 @@ pub fn status(
                 };
                 let why =
                     d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                println!("    {:<48} {state}{why}", format!("{} <{}>", d.name, d.email));
+                crate::outln!(
+                    "    {:<48} {state}{why}",
+                    format!("{} <{}>", d.name, d.email)
+                );
             }
         }
     }
     if !status.rejections.is_empty() {
-        println!("\nSeneste afviste filer (se inbox/afvist/):");
+        crate::outln!("\nSeneste afviste filer (se inbox/afvist/):");
         for r in &status.rejections {
-            println!("  {} ({})", r.file, moment(&r.at));
+            crate::outln!("  {} ({})", r.file, moment(&r.at));
         }
     }
     Ok(0)
@@ -478,6 +488,6 @@ pub fn render(ws: &Workspace, clock: &Clock, cmd: &RenderCommand) -> Result<u8> 
     } else {
         String::new()
     };
-    println!("{}: {} punkter{extra}", out.display(), items.len());
+    crate::outln!("{}: {} punkter{extra}", out.display(), items.len());
     Ok(0)
 }

@@ -173,7 +173,7 @@ impl Config {
         let council = read_council(&mut r, root);
         let meetings = read_meetings(&mut r, root);
         let schedule = read_schedule(&mut r, root);
-        let mail = read_mail(&mut r, root);
+        let mail = read_mail(&mut r, root, council.as_ref());
         let publish = read_publish(&mut r, root);
 
         match (council, schedule, mail) {
@@ -337,6 +337,7 @@ fn read_mailbox(
     t: &dyn toml_edit::TableLike,
     key: &str,
     required: bool,
+    council: Option<&Council>,
 ) -> Option<Mailbox> {
     let s = r.string(t, key, required)?;
     if !is_header_safe(&s.value) {
@@ -349,7 +350,16 @@ fn read_mailbox(
     }
     match Mailbox::from_str(s.value.trim()) {
         Ok(m) if m.email.domain() == crate::init::PLACEHOLDER_DOMAIN => {
-            r.problem(s.span, format!("`{key}` er ikke udfyldt"), "skriv rådets rigtige mailadresse, fx \"KKR Nordjylland <kkr-nordjylland@kl.dk>\"");
+            // Suggest an address in the council's own name.
+            let example = match council {
+                Some(c) => format!("{} <{}@kl.dk>", c.name, c.slug),
+                None => "KKR Hovedstaden <kkr-hovedstaden@kl.dk>".to_owned(),
+            };
+            r.problem(
+                s.span,
+                format!("`{key}` er ikke udfyldt"),
+                format!("skriv rådets rigtige mailadresse, fx \"{example}\""),
+            );
             None
         }
         Ok(m) => Some(m),
@@ -364,7 +374,11 @@ fn read_mailbox(
     }
 }
 
-fn read_mail(r: &mut TomlReader, root: &dyn toml_edit::TableLike) -> Option<MailConfig> {
+fn read_mail(
+    r: &mut TomlReader,
+    root: &dyn toml_edit::TableLike,
+    council: Option<&Council>,
+) -> Option<MailConfig> {
     let Some(t) = r.table(root, "mail") else {
         r.problem(
             None,
@@ -374,8 +388,8 @@ fn read_mail(r: &mut TomlReader, root: &dyn toml_edit::TableLike) -> Option<Mail
         return None;
     };
     r.unknown_keys(t, &["from", "reply_to", "max_attachment_mb", "smtp"], " i [mail]");
-    let from = read_mailbox(r, t, "from", true);
-    let reply_to = read_mailbox(r, t, "reply_to", false);
+    let from = read_mailbox(r, t, "from", true, council);
+    let reply_to = read_mailbox(r, t, "reply_to", false, council);
     let mut max_mb = 15;
     if let Some(mb) = r.integer(t, "max_attachment_mb", false) {
         if (1..=100).contains(&mb.value) {

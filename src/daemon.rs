@@ -879,11 +879,11 @@ pub fn publish(ws: Workspace, clock: Clock, meeting: &str) -> Result<u8> {
     }
     let n = council.publish(Some(date), true)?;
     if n == 0 {
-        println!(
+        crate::outln!(
             "Intet at publicere for mødet {date} endnu (dagsordenen er ikke sendt)."
         );
     } else {
-        println!("{n} filer publiceret for mødet {date}.");
+        crate::outln!("{n} filer publiceret for mødet {date}.");
     }
     Ok(0)
 }

@@ -49,6 +49,38 @@ pub const EXIT_TRANSIENT: u8 = 3;
 /// Exit code: anything else.
 pub const EXIT_OTHER: u8 = 4;
 
+/// Writes to standard output. When the reader has gone (`kkr check | head`), the rest of
+/// the output is dropped and the command still finishes with its own exit code; another
+/// output error is reported once on standard error.
+pub fn out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static GONE: AtomicBool = AtomicBool::new(false);
+    if GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("fejl: kunne ikke skrive til standard output: {e}");
+        }
+    }
+}
+
+/// `print!` through [`out`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::out(format_args!($($arg)*)) };
+}
+
+/// `println!` through [`out`].
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 /// Parses the command line, runs the command and turns the result into an exit code.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -156,7 +188,7 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         Command::Init(cmd) => {
             let now = clock.now();
             let year = if now.month() >= 7 { now.year() + 1 } else { now.year() };
-            println!("{}", init::init(&cmd.dir, cmd.council.as_deref(), year)?);
+            crate::outln!("{}", init::init(&cmd.dir, cmd.council.as_deref(), year)?);
             Ok(0)
         }
     }

@@ -170,3 +170,23 @@ fn broken_roster_and_config_are_reported() {
     let text = stdout(&t.must(&["check"], 1));
     assert!(text.contains("fejl: ukendt felt `sende_tid` i [schedule]"), "{text}");
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_crash_kkr_or_change_its_exit_code() {
+    // `kkr check | head -1`: the pipe is closed before kkr writes its report.
+    let t = Test::example();
+    t.write("inbox/x.md", "ingen felter\n");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .arg("-C")
+        .arg(t.path(""))
+        .arg("check")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "check still says the input is invalid");
+}

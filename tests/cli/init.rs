@@ -48,6 +48,10 @@ fn init_check_and_a_dry_run_for_each_council() {
             text.contains("members.csv:2:1: fejl: rækken er ikke udfyldt endnu"),
             "{text}"
         );
+        assert!(
+            text.contains(&format!("fx \"KKR {council} <kkr-")),
+            "the example address is the council's own: {text}"
+        );
 
         // Filled in, with the example item in the inbox, it runs.
         let config = fs::read_to_string(dir.join("council.toml")).unwrap();
