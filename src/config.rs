@@ -599,8 +599,16 @@ pub fn parse_roster(bytes: &[u8]) -> Result<Vec<Member>, Vec<Problem>> {
                 .hint("gem filen som \"CSV UTF-8\" i Excel"),
         ]);
     }
-    let mut rdr =
-        csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(bytes);
+    // Excel with Danish settings saves "CSV" with semicolons: a header line with
+    // semicolons and no commas is read that way.
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter =
+        if header.contains(&b';') && !header.contains(&b',') { b';' } else { b',' };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(bytes);
     let mut problems = Vec::new();
     let headers = match rdr.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect::<Vec<_>>(),
@@ -835,6 +843,16 @@ from = "KKR Hovedstaden <kkr@example.org>"
         let m = parse_roster(csv.as_bytes()).unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].name, "Søren Ærø, jr.");
+        assert_eq!(m[1].role, Role::Observator);
+    }
+
+    #[test]
+    fn roster_saved_by_danish_excel_with_semicolons_reads_the_same() {
+        let csv = "\u{feff}name;email;role;party;municipality;vote\r\n\"Søren Ærø; jr., Tårnby\";soeren@example.org;formand;Venstre;Tårnby;ja\r\nÅse Øster;aase@example.org;observatør;;;nej\r\n";
+        let m = parse_roster(csv.as_bytes()).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].name, "Søren Ærø; jr., Tårnby");
+        assert_eq!(m[0].email.to_string(), "soeren@example.org");
         assert_eq!(m[1].role, Role::Observator);
     }
 
