@@ -207,6 +207,12 @@ pub fn as_text(bytes: &[u8]) -> Result<&str, Problem> {
     if bytes.is_empty() {
         return Err(Problem::file("filen er tom").hint("gem filen igen med indhold"));
     }
+    if bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff") {
+        return Err(Problem::file(
+            "filen er gemt som UTF-16 (\"Unicode\"), ikke som UTF-8",
+        )
+        .hint("gem filen som UTF-8 (i Notesblok: Gem som → Kodning: UTF-8)"));
+    }
     if bytes.contains(&0) {
         return Err(Problem::file(
             "filen er ikke en tekstfil (den indeholder binære data)",
