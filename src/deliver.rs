@@ -258,7 +258,23 @@ pub fn render_doc(
             status: c.status().into(),
         })
         .collect();
-    let changed_at = ledger.changed_at(meeting)?.unwrap_or(Timestamp::UNIX_EPOCH);
+    // The public agenda follows the agendas that were sent: its date is that of the last
+    // one, so a decision added after the meeting neither changes nor republishes it.
+    let last_agenda =
+        if kind == DocKind::Agenda && edition == Edition::Public && plan.sent {
+            ledger
+                .meeting_documents(meeting)?
+                .into_iter()
+                .filter(|d| AGENDA_KINDS.contains(&d.kind.as_str()))
+                .map(|d| d.created_at)
+                .max()
+        } else {
+            None
+        };
+    let changed_at = match last_agenda {
+        Some(at) => at,
+        None => ledger.changed_at(meeting)?.unwrap_or(Timestamp::UNIX_EPOCH),
+    };
     let attendance =
         if kind == DocKind::Minutes { ledger.attendance(meeting)? } else { None };
     let marked = plan.sent && !matches!(kind, DocKind::Agenda | DocKind::Minutes);

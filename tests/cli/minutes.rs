@@ -224,8 +224,15 @@ fn closed_content_never_reaches_anything_public_and_members_get_everything() {
 fn a_changed_decision_republishes_and_the_feed_says_so() {
     let t = Test::example();
     t.must(&["run", "--once", "--now", SEND], 0);
+    let agenda = t.path("outbox/public/2027-01-28/dagsorden-offentlig.pdf");
+    let published_agenda = fs::read(&agenda).unwrap();
     decide_all(&t);
-    t.must(&["run", "--once", "--now", AFTER], 0);
+    let out = t.must(&["run", "--once", "--now", AFTER], 0);
+    assert!(
+        fs::read(&agenda).unwrap() == published_agenda,
+        "decisions do not change the published agenda: {}",
+        crate::harness::stderr(&out)
+    );
     let first =
         fs::read(t.path("outbox/public/2027-01-28/referat-offentlig.pdf")).unwrap();
     let name = "10-udpegning-erhvervshus.md";
