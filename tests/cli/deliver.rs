@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::check::{OK, item};
-use crate::harness::{Test, fold, poppler, stderr, stdout};
+use crate::harness::{Test, daemon, fold, poppler, stderr, stdout, wait_until};
 use crate::smtp::{Behaviour, Sink, free_port};
 
 const SEND: &str = "2027-01-21T09:00";
@@ -289,38 +289,6 @@ fn nothing_is_sent_after_the_meeting_started() {
     );
 }
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `kkr run` on the workspace; its log goes to `daemon.log` in the workspace.
-fn daemon(t: &Test, now: &str) -> Daemon {
-    let log = fs::File::create(t.path("daemon.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_kkr"))
-        .arg("-C")
-        .arg(t.path(""))
-        .args(["run", "--now", now])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    Daemon(child)
-}
-
-#[track_caller]
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn kill_9_in_the_middle_of_a_send_loses_nothing_and_duplicates_at_most_the_one_in_flight()
 {
@@ -330,7 +298,7 @@ fn kill_9_in_the_middle_of_a_send_loses_nothing_and_duplicates_at_most_the_one_i
             ..Default::default()
         });
         let t = with_smtp(sink.port);
-        let mut d = daemon(&t, SEND);
+        let mut d = daemon(&[&t], SEND);
         wait_until("mail to start", Duration::from_secs(60), || {
             sink.messages().len() >= kill_after
         });
@@ -362,7 +330,7 @@ fn kill_9_in_the_middle_of_a_send_loses_nothing_and_duplicates_at_most_the_one_i
 #[test]
 fn the_daemon_takes_in_200_files_at_once_and_a_slowly_written_one() {
     let t = Test::example_without_items();
-    let _d = daemon(&t, "2027-01-10T09:00");
+    let _d = daemon(&[&t], "2027-01-10T09:00");
     let staging = t.path("staging");
     fs::create_dir_all(&staging).unwrap();
     for i in 0..200 {
@@ -409,7 +377,7 @@ fn the_daemon_takes_in_200_files_at_once_and_a_slowly_written_one() {
 #[test]
 fn the_daemon_reads_an_edited_council_toml_and_keeps_the_last_valid_one() {
     let t = Test::example_without_items();
-    let _d = daemon(&t, "2027-01-10T09:00");
+    let _d = daemon(&[&t], "2027-01-10T09:00");
     wait_until("the daemon to start", Duration::from_secs(30), || {
         t.path("state/kkr.sqlite").exists()
     });
@@ -457,7 +425,7 @@ fn the_daemon_reads_an_edited_council_toml_and_keeps_the_last_valid_one() {
 #[test]
 fn sigterm_stops_the_daemon_cleanly() {
     let t = Test::example();
-    let mut d = daemon(&t, "2027-01-10T09:00");
+    let mut d = daemon(&[&t], "2027-01-10T09:00");
     wait_until("the draft", Duration::from_secs(30), || {
         t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
     });
@@ -604,7 +572,7 @@ fn a_server_that_never_answers_meets_kkrs_deadline() {
 #[test]
 fn a_second_kkr_on_the_same_workspace_refuses_to_start() {
     let t = Test::example();
-    let _d = daemon(&t, "2027-01-10T09:00");
+    let _d = daemon(&[&t], "2027-01-10T09:00");
     wait_until("the first daemon", Duration::from_secs(30), || {
         t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
     });

@@ -2,8 +2,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, SystemTime};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A throw-away council workspace.
 pub(crate) struct Test {
@@ -168,4 +168,41 @@ pub(crate) fn stdout(out: &Output) -> String {
 /// Standard error as text.
 pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A running `kkr run`; killed when dropped.
+pub(crate) struct Daemon(pub(crate) Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `kkr run` on one or more workspaces (`-C a -C b`); its log goes to `daemon.log`
+/// in the first.
+pub(crate) fn daemon(workspaces: &[&Test], now: &str) -> Daemon {
+    let log = fs::File::create(workspaces[0].path("daemon.log")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kkr"));
+    for t in workspaces {
+        cmd.arg("-C").arg(t.path(""));
+    }
+    let child = cmd
+        .args(["run", "--now", now])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Daemon(child)
+}
+
+/// Waits until `f` holds, failing the test after `limit`.
+#[track_caller]
+pub(crate) fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

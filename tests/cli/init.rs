@@ -3,8 +3,9 @@
 
 use std::fs;
 use std::process::Command;
+use std::time::Duration;
 
-use crate::harness::{Test, stderr, stdout};
+use crate::harness::{Test, daemon, stderr, stdout, wait_until};
 
 fn kkr(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kkr")).args(args).output().unwrap()
@@ -166,31 +167,17 @@ fn one_daemon_two_councils_a_hanging_mail_server_in_one_does_not_delay_the_other
         "council.toml",
         format!("{config}\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = 120\n"),
     );
-    let (g, b) = (good.path(""), bad.path(""));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kkr"))
-        .args(["-C", g.to_str().unwrap(), "-C", b.to_str().unwrap()])
-        .args(["run", "--now", "2027-01-21T09:00"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while good.files("outbox/mail").len() < 62 {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "the good council is held up: {} mails",
-            good.files("outbox/mail").len()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let d = daemon(&[&good, &bad], "2027-01-21T09:00");
+    wait_until("the good council's 62 mails", Duration::from_secs(60), || {
+        good.files("outbox/mail").len() == 62
+    });
     // The bad council took in its items and made its documents; it is stuck in SMTP only.
     assert!(bad.path("outbox/2027-01-28/dagsorden.pdf").exists());
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(d);
     drop(hang);
     // Nothing was recorded as sent for the bad council; its deliveries wait for a retry.
     let out = Command::new(env!("CARGO_BIN_EXE_kkr"))
-        .args(["-C", b.to_str().unwrap(), "status", "2027-01-28", "--json"])
+        .args(["-C", bad.path("").to_str().unwrap(), "status", "2027-01-28", "--json"])
         .args(["--now", "2027-01-21T09:10"])
         .output()
         .unwrap();
@@ -212,31 +199,17 @@ fn the_daemon_starts_a_council_once_its_broken_council_toml_is_fixed() {
     let bad = Test::example();
     let valid = fs::read_to_string(bad.path("council.toml")).unwrap();
     bad.write("council.toml", valid.replace("[council]", "[council"));
-    let (g, b) = (good.path(""), bad.path(""));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kkr"))
-        .args(["-C", g.to_str().unwrap(), "-C", b.to_str().unwrap()])
-        .args(["run", "--now", "2027-01-10T09:00"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let wait = |what: &str, done: &dyn Fn() -> bool| {
-        let start = std::time::Instant::now();
-        while !done() {
-            assert!(start.elapsed() < std::time::Duration::from_secs(60), "{what}");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    };
-    wait("the good council runs", &|| {
+    let _d = daemon(&[&good, &bad], "2027-01-10T09:00");
+    wait_until("the good council runs", Duration::from_secs(60), || {
         good.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
     });
     assert!(!bad.path("state").exists(), "the broken council did not start");
     bad.write("council.toml", valid);
-    wait("the fixed council starts without a restart", &|| {
-        bad.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
-    });
-    let _ = child.kill();
-    let _ = child.wait();
+    wait_until(
+        "the fixed council starts without a restart",
+        Duration::from_secs(60),
+        || bad.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists(),
+    );
 }
 
 #[test]
