@@ -241,11 +241,14 @@ pub fn render_doc(
         Error::Usage(format!("der er intet møde den {meeting} i council.toml"))
     })?;
     let plan = plan(ledger, meeting)?;
-    let covered: HashMap<String, String> = ledger
+    let agendas: Vec<Document> = ledger
         .meeting_documents(meeting)?
         .into_iter()
         .filter(|d| AGENDA_KINDS.contains(&d.kind.as_str()))
-        .flat_map(|d| d.shown.into_iter().map(|s| (s.id, s.hash)))
+        .collect();
+    let covered: HashMap<String, String> = agendas
+        .iter()
+        .flat_map(|d| d.shown.iter().map(|s| (s.id.clone(), s.hash.clone())))
         .collect();
     let entries = entries(&plan, kind);
     let shown = entries
@@ -260,17 +263,11 @@ pub fn render_doc(
         .collect();
     // The public agenda follows the agendas that were sent: its date is that of the last
     // one, so a decision added after the meeting neither changes nor republishes it.
-    let last_agenda =
-        if kind == DocKind::Agenda && edition == Edition::Public && plan.sent {
-            ledger
-                .meeting_documents(meeting)?
-                .into_iter()
-                .filter(|d| AGENDA_KINDS.contains(&d.kind.as_str()))
-                .map(|d| d.created_at)
-                .max()
-        } else {
-            None
-        };
+    let last_agenda = if kind == DocKind::Agenda && edition == Edition::Public {
+        agendas.iter().map(|d| d.created_at).max()
+    } else {
+        None
+    };
     let changed_at = match last_agenda {
         Some(at) => at,
         None => ledger.changed_at(meeting)?.unwrap_or(Timestamp::UNIX_EPOCH),
