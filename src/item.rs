@@ -576,8 +576,11 @@ fn load_attachments(
         match load_attachment(&full, root) {
             Ok((format, pages, bytes)) => {
                 let sha256 = hex(&Sha256::digest(&bytes));
-                let page_svgs =
-                    if format == "pdf" { pdf_page_svgs(&bytes) } else { Vec::new() };
+                let page_svgs = if format == "pdf" {
+                    crate::pdfpage::page_svgs(&bytes)
+                } else {
+                    Vec::new()
+                };
                 let meta = Attachment { name: name.to_owned(), sha256, format, pages };
                 out.push(LoadedAttachment { meta, bytes: Some(bytes), page_svgs });
             }
@@ -667,51 +670,6 @@ fn pdf_pages(bytes: &[u8]) -> Result<u32, (String, String)> {
             "gem PDF'en igen fra programmet der lavede den".into(),
         )),
     }
-}
-
-/// Converts each page of a PDF to SVG (as Typst's own SVG export does), using the standard
-/// PDF fonts that Typst embeds. Typst 0.15 cannot place PDF pages in PDF/A or PDF/UA output;
-/// SVG pages it can.
-pub fn pdf_page_svgs(bytes: &[u8]) -> Vec<String> {
-    use hayro_svg::hayro_interpret::InterpreterSettings;
-    use hayro_svg::hayro_interpret::font::{FontData, FontQuery, StandardFont};
-    use std::sync::Arc;
-    let Ok(pdf) = hayro_syntax::Pdf::new(bytes.to_vec()) else { return Vec::new() };
-    let standard = |font: StandardFont| -> Option<(FontData, u32)> {
-        use typst_assets::pdf as f;
-        let bytes: &'static [u8] = match font {
-            StandardFont::Helvetica => f::SANS,
-            StandardFont::HelveticaBold => f::SANS_BOLD,
-            StandardFont::HelveticaOblique => f::SANS_ITALIC,
-            StandardFont::HelveticaBoldOblique => f::SANS_BOLD_ITALIC,
-            StandardFont::Courier => f::FIXED,
-            StandardFont::CourierBold => f::FIXED_BOLD,
-            StandardFont::CourierOblique => f::FIXED_ITALIC,
-            StandardFont::CourierBoldOblique => f::FIXED_BOLD_ITALIC,
-            StandardFont::TimesRoman => f::SERIF,
-            StandardFont::TimesBold => f::SERIF_BOLD,
-            StandardFont::TimesItalic => f::SERIF_ITALIC,
-            StandardFont::TimesBoldItalic => f::SERIF_BOLD_ITALIC,
-            StandardFont::ZapfDingBats => f::DING_BATS,
-            StandardFont::Symbol => f::SYMBOL,
-        };
-        Some((Arc::new(bytes), 0))
-    };
-    let settings = InterpreterSettings {
-        font_resolver: Arc::new(move |query| match query {
-            FontQuery::Standard(s) => standard(*s),
-            FontQuery::Fallback(f) => standard(f.pick_standard_font()),
-        }),
-        cmap_resolver: Arc::new(|_| None),
-        warning_sink: Arc::new(|_| {}),
-        render_annotations: false,
-    };
-    let cache = hayro_svg::RenderCache::new();
-    let render = hayro_svg::SvgRenderSettings { bg_color: [255, 255, 255, 255] };
-    pdf.pages()
-        .iter()
-        .map(|page| hayro_svg::convert(page, &cache, &settings, &render))
-        .collect()
 }
 
 /// Lower-case hex of bytes.

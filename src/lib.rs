@@ -20,6 +20,7 @@ pub mod item;
 pub mod ledger;
 pub mod mail;
 pub mod markdown;
+pub mod pdfpage;
 pub mod publish;
 pub mod render;
 pub mod report;
