@@ -168,8 +168,12 @@ pub struct SendCommand {
 #[command(next_help_heading = "Valg")]
 pub struct PublishCommand {
     /// Mødets dato
-    #[arg(value_name = "MØDE")]
-    pub meeting: String,
+    #[arg(value_name = "MØDE", required_unless_present = "all", conflicts_with = "all")]
+    pub meeting: Option<String>,
+    /// Genopbyg hele arkivet: alle møders offentlige dokumenter og hjemmesidens filer (flere
+    /// råd: -C a -C b)
+    #[arg(long = "alle")]
+    pub all: bool,
 }
 
 /// `kkr init`.

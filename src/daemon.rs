@@ -301,11 +301,24 @@ impl Council {
     /// the public minutes once the minutes are, then the site files. `force` uploads again
     /// what is already there (`kkr publish`). Returns how many files were uploaded.
     pub fn publish(&mut self, only: Option<Date>, force: bool) -> Result<usize> {
+        self.publish_with(only, force, None)
+    }
+
+    /// [`Council::publish`], counting rendered documents on a progress bar. Two or more
+    /// documents are rendered on both cores.
+    pub fn publish_with(
+        &mut self,
+        only: Option<Date>,
+        force: bool,
+        bar: Option<&indicatif::ProgressBar>,
+    ) -> Result<usize> {
         let Some(config) = self.config.publish.clone() else { return Ok(0) };
         let mut target = None;
         let now = self.clock.now().timestamp();
         let published = self.ledger.publications()?;
         let mut uploaded = 0;
+        // What to render: (meeting, file, name, skip key, data).
+        let mut jobs = Vec::new();
         for m in self
             .config
             .meetings
@@ -333,22 +346,38 @@ impl Council {
                 let name = format!("{}/{file}", m.date);
                 let prev = published
                     .iter()
-                    .find(|p| p.meeting == m.date.to_string() && p.name == name);
+                    .any(|p| p.meeting == m.date.to_string() && p.name == name);
                 // Skip the render when nothing it reads has changed since it was published.
                 let key = format!("{changed_at}/{}", plan.list.len());
-                if !force && prev.is_some() && self.public_keys.get(&name) == Some(&key) {
+                if !force && prev && self.public_keys.get(&name) == Some(&key) {
                     continue;
                 }
-                let (pdf, _) = deliver::render_doc(
+                let (data, _) = deliver::doc_data(
                     &self.config,
                     &self.ledger,
-                    &mut self.renderer,
                     m.date,
                     kind,
                     Edition::Public,
                 )?;
-                crate::fs::write_atomic(&self.ws.meeting_dir(m.date).join(&file), &pdf)?;
+                jobs.push((m.date, file, name, key, data));
+            }
+        }
+        if let Some(bar) = bar {
+            bar.inc_length(jobs.len() as u64);
+        }
+        let docs: Vec<&crate::edition::DocData> = jobs.iter().map(|j| &j.4).collect();
+        let pdfs = render_all(&mut self.renderer, &self.ws, &docs, bar);
+        // The uploads log a line each: the progress bar steps aside meanwhile.
+        let hidden = indicatif::ProgressBar::hidden();
+        let bar = bar.unwrap_or(&hidden);
+        bar.suspend(|| -> Result<()> {
+            for ((date, file, name, key, _), pdf) in jobs.into_iter().zip(pdfs) {
+                let pdf = pdf?;
+                crate::fs::write_atomic(&self.ws.meeting_dir(date).join(&file), &pdf)?;
                 let sha = crate::item::hex(&sha2::Sha256::digest(&pdf));
+                let prev = published
+                    .iter()
+                    .find(|p| p.meeting == date.to_string() && p.name == name);
                 if force || prev.is_none_or(|p| p.sha256 != sha) {
                     let t = match &mut target {
                         Some(t) => t,
@@ -356,7 +385,7 @@ impl Council {
                     };
                     t.upload(&name, &pdf)?;
                     let rev = self.ledger.record_publication(
-                        &m.date.to_string(),
+                        &date.to_string(),
                         &name,
                         &sha,
                         pdf.len() as u64,
@@ -369,7 +398,8 @@ impl Council {
                 }
                 self.public_keys.insert(name, key);
             }
-        }
+            Ok(())
+        })?;
         let site_missing = !published.iter().any(|p| p.meeting.is_empty());
         let any_public = !self.ledger.publications()?.is_empty();
         if any_public && (uploaded > 0 || force || site_missing) {
@@ -554,6 +584,65 @@ impl Council {
         }
         wake
     }
+}
+
+/// Renders documents in order of the results; two or more on both cores: the council's
+/// warm renderer takes one document at a time and a second renderer, made for the occasion,
+/// the next, until all are done (an archive rebuild renders hundreds).
+fn render_all(
+    renderer: &mut Renderer,
+    ws: &Workspace,
+    docs: &[&crate::edition::DocData],
+    bar: Option<&indicatif::ProgressBar>,
+) -> Vec<Result<Vec<u8>>> {
+    let tick = || {
+        if let Some(bar) = bar {
+            bar.inc(1);
+        }
+    };
+    if docs.len() < 2 {
+        return docs
+            .iter()
+            .map(|d| {
+                let pdf = renderer.render(d);
+                tick();
+                pdf
+            })
+            .collect();
+    }
+    let mut second = Renderer::new(ws.templates(), vec![ws.attachments()]);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<Vec<u8>>>>> =
+        std::sync::Mutex::new(docs.iter().map(|_| None).collect());
+    std::thread::scope(|s| {
+        for r in [renderer, &mut second] {
+            let (next, results, tick) = (&next, &results, &tick);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(doc) = docs.get(i) else { break };
+                    let pdf = r.render(doc);
+                    tick();
+                    if let Ok(mut results) = results.lock() {
+                        results[i] = Some(pdf);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(crate::error::Error::Render {
+                    document: String::new(),
+                    diagnostics: "Typst stoppede uventet under opsætningen".into(),
+                })
+            })
+        })
+        .collect()
 }
 
 /// Takes the workspace's lock (`state/kkr.lock`), so two kkr processes never work on one
@@ -884,6 +973,55 @@ pub fn publish(ws: Workspace, clock: Clock, meeting: &str) -> Result<u8> {
         );
     } else {
         crate::outln!("{n} filer publiceret for mødet {date}.");
+    }
+    Ok(0)
+}
+
+/// `kkr publish --alle`: rebuilds the public archive of each workspace: every meeting's
+/// public documents rendered again (on both cores) and uploaded, then the site files. A
+/// progress bar on a terminal counts the documents.
+pub fn publish_all(
+    workspaces: Vec<Workspace>,
+    clock: Clock,
+    progress: bool,
+) -> Result<u8> {
+    use crate::error::Error;
+    let mut councils = Vec::new();
+    for ws in workspaces {
+        let council = Council::open(ws, clock.clone(), true)?;
+        if council.config.publish.is_none() {
+            return Err(Error::Usage(format!(
+                "{}: council.toml har ingen [publish]-sektion\n  hjælp: tilføj [publish] med target = \"dir:outbox/public\" eller en WebDAV-adresse",
+                council.ws.root.display()
+            )));
+        }
+        councils.push(council);
+    }
+    let bar = if progress {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {bar:30} {pos}/{len} dokumenter ({elapsed})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut lines = Vec::new();
+    for council in &mut councils {
+        bar.set_message(council.config.council.name.clone());
+        let n = council.publish_with(None, true, Some(&bar))?;
+        let name = &council.config.council.name;
+        lines.push(if n == 0 {
+            format!("{name}: intet at publicere endnu (ingen dagsorden er sendt).")
+        } else {
+            format!("{name}: {n} filer publiceret.")
+        });
+    }
+    bar.finish_and_clear();
+    for line in lines {
+        crate::outln!("{line}");
     }
     Ok(0)
 }

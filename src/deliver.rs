@@ -237,6 +237,18 @@ pub fn render_doc(
     kind: DocKind,
     edition: Edition,
 ) -> Result<(Vec<u8>, Vec<Shown>)> {
+    let (data, shown) = doc_data(config, ledger, meeting, kind, edition)?;
+    Ok((renderer.render(&data)?, shown))
+}
+
+/// The data of a document of a meeting, as [`render_doc`] renders it, and what it shows.
+pub fn doc_data(
+    config: &Config,
+    ledger: &Ledger,
+    meeting: Date,
+    kind: DocKind,
+    edition: Edition,
+) -> Result<(crate::edition::DocData, Vec<Shown>)> {
     let m = config.meeting(meeting).ok_or_else(|| {
         Error::Usage(format!("der er intet møde den {meeting} i council.toml"))
     })?;
@@ -297,7 +309,7 @@ pub fn render_doc(
             report: format!("mødet {meeting}: {report}\n  hjælp: læg punkterne ind igen med public_title og [decision] public_text\n"),
         })?;
     }
-    Ok((renderer.render(&edition::build(&input))?, shown))
+    Ok((edition::build(&input), shown))
 }
 
 /// The Message-ID of a document for a recipient in a resend generation.

@@ -572,10 +572,8 @@ impl Ledger {
             .query_row("SELECT sha256, revision FROM publications WHERE meeting = ?1 AND name = ?2", params![meeting, name], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let revision = match prev {
-            Some((sha, rev)) if sha == sha256 => {
-                tx.execute("UPDATE publications SET published_at = ?3 WHERE meeting = ?1 AND name = ?2", params![meeting, name, now.to_string()])?;
-                rev
-            }
+            // The same bytes again (a re-upload): the site and feed keep their dates.
+            Some((sha, rev)) if sha == sha256 => rev,
             Some((_, rev)) => {
                 tx.execute(
                     "UPDATE publications SET sha256 = ?3, size = ?4, revision = ?5, published_at = ?6 WHERE meeting = ?1 AND name = ?2",

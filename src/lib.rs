@@ -143,9 +143,15 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
     let dirs =
         if cli.global.dir.is_empty() { vec![".".into()] } else { cli.global.dir.clone() };
     let many = dirs.len() > 1;
-    if many && !matches!(cli.command, Command::Run(_) | Command::Status(_)) {
+    let many_ok = match &cli.command {
+        Command::Run(_) | Command::Status(_) => true,
+        Command::Publish(cmd) => cmd.all,
+        _ => false,
+    };
+    if many && !many_ok {
         return Err(Error::Usage(
-            "flere -C gælder kun kkr run og kkr status; angiv én arbejdsmappe".into(),
+            "flere -C gælder kun kkr run, kkr status og kkr publish --alle; angiv én arbejdsmappe"
+                .into(),
         ));
     }
     let workspaces: Vec<Workspace> = dirs.into_iter().map(Workspace::new).collect();
@@ -175,7 +181,10 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         }
         Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
         Command::Send(cmd) => daemon::send(ws, clock, cli.global.dry_run, &cmd),
-        Command::Publish(cmd) => daemon::publish(ws, clock, &cmd.meeting),
+        Command::Publish(cmd) => match &cmd.meeting {
+            Some(meeting) => daemon::publish(ws, clock, meeting),
+            None => daemon::publish_all(workspaces, clock, !cli.global.quiet),
+        },
         Command::Completions(cmd) => {
             use clap::CommandFactory;
             clap_complete::generate(

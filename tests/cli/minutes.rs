@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::harness::{Test, fold, poppler, stdout};
+use crate::harness::{Test, fold, poppler, stderr, stdout};
 
 /// The canary: in the closed item's title, case, body, recommendation, decision and
 /// attachment (name and content).
@@ -346,4 +346,60 @@ fn send_minutes_needs_every_decision() {
     assert!(t.path("outbox/2027-01-28/referat.pdf").exists());
     let out = t.must(&["publish", "2027-01-28", "--now", AFTER], 0);
     assert!(stdout(&out).contains("publiceret"), "{}", stdout(&out));
+}
+
+#[test]
+fn publish_alle_rebuilds_the_lost_public_archive_of_several_councils() {
+    let t = Test::example();
+    plant_canary(&t);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    decide_all(&t);
+    t.must(&["run", "--once", "--now", AFTER], 0);
+    let mut before = Vec::new();
+    walk(&t.path("outbox/public"), &mut before);
+    before.sort();
+    let bytes: Vec<Vec<u8>> = before.iter().map(|p| fs::read(p).unwrap()).collect();
+    let mails = t.files("outbox/mail").len();
+    // A second council whose agenda is out but whose meeting is not held yet.
+    let other = Test::example();
+    other.must(&["run", "--once", "--now", SEND], 0);
+
+    // The web server's copy and the local public PDFs are lost.
+    fs::remove_dir_all(t.path("outbox/public")).unwrap();
+    fs::remove_file(t.path("outbox/2027-01-28/referat-offentlig.pdf")).unwrap();
+    fs::remove_dir_all(other.path("outbox/public")).unwrap();
+    let o = other.path("");
+    let out =
+        t.must(&["-C", o.to_str().unwrap(), "publish", "--alle", "--now", AFTER], 0);
+    let lines: Vec<_> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines,
+        ["KKR Hovedstaden: 5 filer publiceret.", "KKR Hovedstaden: 4 filer publiceret."],
+        "{}",
+        stderr(&out)
+    );
+
+    // Every public file is back, byte for byte (the PDFs render reproducibly); the site
+    // lists the same files; nothing closed leaks; nobody is mailed.
+    let mut after = Vec::new();
+    walk(&t.path("outbox/public"), &mut after);
+    after.sort();
+    assert_eq!(after, before);
+    for (p, b) in after.iter().zip(&bytes) {
+        let name = p.file_name().unwrap().to_string_lossy();
+        if name.ends_with(".pdf") || name == "meetings.json" {
+            assert!(fs::read(p).unwrap() == *b, "{} differs", p.display());
+        }
+    }
+    assert!(t.path("outbox/2027-01-28/referat-offentlig.pdf").exists());
+    assert_no_canary(&after);
+    assert_eq!(t.files("outbox/mail").len(), mails);
+    assert!(other.path("outbox/public/2027-01-28/dagsorden-offentlig.pdf").exists());
+    assert!(!other.path("outbox/public/2027-01-28/referat-offentlig.pdf").exists());
+    assert!(other.path("outbox/public/meetings.json").exists());
+
+    // One meeting or all of them, not both; several workspaces only with --alle.
+    t.must(&["publish", "--now", AFTER], 2);
+    t.must(&["publish", "--alle", "2027-01-28", "--now", AFTER], 2);
+    t.must(&["-C", o.to_str().unwrap(), "publish", "2027-01-28", "--now", AFTER], 2);
 }
