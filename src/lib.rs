@@ -87,8 +87,16 @@ pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+            return match danish_usage_error(&e) {
+                Some(text) => {
+                    eprint!("{text}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+                None => {
+                    let _ = e.print();
+                    ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 })
+                }
+            };
         }
     };
     init_logging(&cli);
@@ -99,6 +107,68 @@ pub fn run() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A command-line mistake in Danish, as `fejl: …` with a hint (clap's own texts are
+/// English); `None` for help and version output, which clap prints (already Danish).
+fn danish_usage_error(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let get = |kind: ContextKind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        Some(ContextValue::StyledStr(s)) => s.to_string(),
+        Some(ContextValue::StyledStrs(v)) => {
+            v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        }
+        Some(ContextValue::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let arg = get(ContextKind::InvalidArg);
+    let what = match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => return None,
+        ErrorKind::MissingRequiredArgument => format!("mangler {arg}"),
+        ErrorKind::MissingSubcommand => "angiv en kommando".into(),
+        ErrorKind::UnknownArgument => format!("ukendt valg {arg}"),
+        ErrorKind::InvalidSubcommand => {
+            format!("ukendt kommando {}", get(ContextKind::InvalidSubcommand))
+        }
+        ErrorKind::ArgumentConflict => {
+            let prior = get(ContextKind::PriorArg);
+            if prior.is_empty() || prior == arg {
+                format!("{arg} kan kun angives én gang")
+            } else {
+                format!("{arg} kan ikke bruges sammen med {prior}")
+            }
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let valid = get(ContextKind::ValidValue);
+            let valid = if valid.is_empty() {
+                String::new()
+            } else {
+                format!(" (mulige: {valid})")
+            };
+            format!(
+                "ugyldig værdi \"{}\" til {arg}{valid}",
+                get(ContextKind::InvalidValue)
+            )
+        }
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => {
+            format!("for mange værdier til {arg}")
+        }
+        ErrorKind::NoEquals | ErrorKind::TooFewValues => {
+            format!("{arg} mangler en værdi")
+        }
+        _ => format!("kommandolinjen kan ikke læses: {}", e.kind()),
+    };
+    let suggested = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
+        .into_iter()
+        .map(get)
+        .find(|s| !s.is_empty())
+        .map(|s| format!("  hjælp: mente du {s}?\n"))
+        .unwrap_or_default();
+    Some(format!("fejl: {what}\n{suggested}  hjælp: se kkr --help\n"))
 }
 
 fn init_logging(cli: &Cli) {

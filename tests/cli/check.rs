@@ -1,6 +1,6 @@
 //! `kkr check`: every problem with file, line and column; nothing changes.
 
-use crate::harness::{Test, stdout};
+use crate::harness::{Test, stderr, stdout};
 
 /// An item file whose front matter lines are given (line 1 is `+++`, so the first given
 /// line is line 2).
@@ -189,4 +189,25 @@ fn a_reader_that_goes_away_does_not_crash_kkr_or_change_its_exit_code() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(1), "check still says the input is invalid");
+}
+
+#[test]
+fn usage_mistakes_are_explained_in_danish_with_exit_2() {
+    let t = Test::example_without_items();
+    for (args, expected) in [
+        (&["render"][..], "fejl: mangler <MØDE>"),
+        (&["--bogus"], "fejl: ukendt valg --bogus"),
+        (&["stauts"], "hjælp: mente du status?"),
+        (&["publish", "--alle", "2027-01-28"], "fejl: --alle kan ikke bruges sammen med"),
+        (&["completions", "foo"], "fejl: ugyldig værdi \"foo\" til <SKAL> (mulige: bash"),
+    ] {
+        let out = t.must(args, 2);
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(err.contains("hjælp: se kkr --help"), "{args:?}: {err}");
+        assert!(!err.contains("error:") && !err.contains("Usage:"), "{args:?}: {err}");
+    }
+    // Help stays help (exit 0), in Danish.
+    let out = t.must(&["--help"], 0);
+    assert!(stdout(&out).contains("Kommandoer:"));
 }
