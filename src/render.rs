@@ -100,7 +100,7 @@ impl Renderer {
     }
 
     /// A hash of everything a render reads: the data, the document's identity and date, and
-    /// the templates folder's files (name, size, modification time). Attachments are served
+    /// the templates folder's files and subfolders (name, size, modification time). Attachments are served
     /// by content hash, so their paths in the data stand for their content.
     fn input_hash(&self, doc: &DocData) -> [u8; 32] {
         use sha2::{Digest, Sha256};
@@ -115,18 +115,7 @@ impl Renderer {
             h.update(bytes.as_slice());
         }
         if let Some(dir) = &self.templates {
-            let mut entries: Vec<_> =
-                std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
-            entries.sort_by_key(|e| e.file_name());
-            for e in entries {
-                let meta = e.metadata().ok();
-                h.update(e.file_name().as_encoded_bytes());
-                h.update(meta.as_ref().map_or(0, |m| m.len()).to_le_bytes());
-                let modified = meta.and_then(|m| m.modified().ok());
-                let nanos =
-                    modified.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-                h.update(nanos.map_or(0, |d| d.as_nanos()).to_le_bytes());
-            }
+            hash_folder(&mut h, dir, 0);
         }
         h.finalize().into()
     }
@@ -183,6 +172,31 @@ impl Renderer {
                 Err(failed("Typst stoppede uventet under opsætningen".into()))
             }
         }
+    }
+}
+
+/// Hashes a folder's files (relative name, size, modification time) and those of its
+/// subfolders, which templates may import from, in name order; at most four levels deep.
+fn hash_folder(h: &mut sha2::Sha256, dir: &std::path::Path, depth: usize) {
+    use sha2::Digest;
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let meta = e.metadata().ok();
+        h.update(e.file_name().as_encoded_bytes());
+        if meta.as_ref().is_some_and(|m| m.is_dir()) {
+            h.update(b"/");
+            if depth < 4 {
+                hash_folder(h, &e.path(), depth + 1);
+            }
+            h.update(b"..");
+            continue;
+        }
+        h.update(meta.as_ref().map_or(0, |m| m.len()).to_le_bytes());
+        let modified = meta.and_then(|m| m.modified().ok());
+        let nanos = modified.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        h.update(nanos.map_or(0, |d| d.as_nanos()).to_le_bytes());
     }
 }
 
@@ -308,6 +322,24 @@ mod tests {
         let mut r = r.with_limit(Duration::from_secs(60));
         let pdf = r.render(&doc()).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn an_edit_in_a_templates_subfolder_is_rendered_not_served_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dele")).unwrap();
+        std::fs::write(
+            dir.path().join("test.typ"),
+            "#set document(title: \"T\")\n#set text(lang: \"da\")\n#include \"dele/tekst.typ\"",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("dele/tekst.typ"), "Første udgave").unwrap();
+        let mut r = Renderer::new(Some(dir.path().to_path_buf()), vec![]);
+        let first = r.render(&doc()).unwrap();
+        std::fs::write(dir.path().join("dele/tekst.typ"), "Anden udgave, længere")
+            .unwrap();
+        let second = r.render(&doc()).unwrap();
+        assert!(first != second, "the edited subfolder file must be rendered");
     }
 
     #[test]
