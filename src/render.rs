@@ -100,8 +100,9 @@ impl Renderer {
     }
 
     /// A hash of everything a render reads: the data, the document's identity and date, and
-    /// the templates folder's files and subfolders (name, size, modification time). Attachments are served
-    /// by content hash, so their paths in the data stand for their content.
+    /// the templates folder's files and subfolders (name, size, modification time).
+    /// Attachments are served by content hash, so their paths in the data stand for their
+    /// content.
     fn input_hash(&self, doc: &DocData) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
