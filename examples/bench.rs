@@ -6,7 +6,8 @@
 //! 2. drop → draft latency in the running daemon;
 //! 3. agenda to every recipient through an SMTP server on 127.0.0.1;
 //! 4. memory: the daemon's RSS over a simulated year of changes;
-//! 5. archive rebuild: 5 councils × 5 meetings × 4 years, both cores, with a progress bar.
+//! 5. archive rebuild: 5 councils × 5 meetings × 4 years, both cores, with a progress bar;
+//! 6. the same through the user's command, `kkr publish --alle`, on real ledgers.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -680,6 +681,134 @@ fn archive_bench() {
     );
 }
 
+/// Five councils with four years of meetings (5 a year), each meeting the example's 12
+/// items with decisions, driven through the real schedule by `kkr run --once`; then the
+/// public folders are deleted and `kkr publish --alle` rebuilds them all as one process.
+fn rebuild_bench(bin: &Path) {
+    println!(
+        "## 6. `kkr publish --alle`: the public archive of 5 councils × 4 years rebuilt\n"
+    );
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = fs::read_to_string(repo.join("council.toml")).unwrap();
+    let head = &base[..base.find("\n[[meeting]]").unwrap() + 1];
+    let tail = &base[base.find("\n[schedule]").unwrap() + 1..];
+    let roster: String = fs::read_to_string(repo.join("members.csv"))
+        .unwrap()
+        .lines()
+        .take(4)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dates: Vec<jiff::civil::Date> = (0..4)
+        .flat_map(|y| (0..5).map(move |k| jiff::civil::date(2027 + y, 2 + 2 * k, 10)))
+        .collect();
+    let names = ["Nordjylland", "Midtjylland", "Syddanmark", "Hovedstaden", "Sjælland"];
+    let run = |dir: &Path, now: String| {
+        let ok = Command::new(bin)
+            .arg("-C")
+            .arg(dir)
+            .args(["run", "--once", "--now", &now, "-q"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kkr run --once --now {now} in {}", dir.display());
+    };
+    let setup = Instant::now();
+    let dirs: Vec<tempfile::TempDir> =
+        names.iter().map(|_| tempfile::tempdir().unwrap()).collect();
+    std::thread::scope(|s| {
+        for (dir, name) in dirs.iter().zip(names) {
+            let (dates, run, roster) = (&dates, &run, &roster);
+            s.spawn(move || {
+                let d = dir.path();
+                let slug = format!("kkr-{}", name.to_lowercase().replace('æ', "ae"));
+                let mut config = head
+                    .replace("KKR Hovedstaden", &format!("KKR {name}"))
+                    .replace("kkr-hovedstaden", &slug);
+                for date in dates {
+                    config += &format!("[[meeting]]\ndate = \"{date}\"\nstarts = \"09:00\"\nends = \"11:30\"\nplace = \"Rådhuset\"\n\n");
+                }
+                fs::write(d.join("council.toml"), config + tail).unwrap();
+                fs::write(d.join("members.csv"), roster).unwrap();
+                copy_dir(&repo.join("inbox/bilag"), &d.join("inbox/bilag"));
+                for e in fs::read_dir(repo.join("inbox")).unwrap().flatten() {
+                    let file = e.file_name().to_string_lossy().into_owned();
+                    if !file.ends_with(".md") {
+                        continue;
+                    }
+                    let text = fs::read_to_string(e.path()).unwrap();
+                    let (front, body) = text[4..].split_once("\n+++\n").unwrap();
+                    for date in dates {
+                        let front = front.replace("2027-01-28", &date.to_string());
+                        let decision = "[decision]\ntext = \"Godkendt.\"\npublic_text = \"Beslutning truffet.\"";
+                        fs::write(
+                            d.join(format!("inbox/{date}-{file}")),
+                            format!("+++\n{front}\n{decision}\n+++\n{body}"),
+                        )
+                        .unwrap();
+                    }
+                }
+                age_all(&d.join("inbox"));
+                run(d, format!("{}T09:00", dates[0] - jiff::ToSpan::days(8)));
+                for date in dates {
+                    run(d, format!("{}T09:00", *date - jiff::ToSpan::days(7)));
+                }
+                run(d, format!("{}T12:00", dates[dates.len() - 1]));
+            });
+        }
+    });
+    let setup = setup.elapsed().as_secs_f64();
+    let count = |ext: &str| {
+        dirs.iter()
+            .map(|d| {
+                let mut n = 0;
+                let root = d.path().join("outbox/public");
+                for m in fs::read_dir(&root).into_iter().flatten().flatten() {
+                    if m.path().is_dir() {
+                        n += fs::read_dir(m.path()).unwrap().flatten().count();
+                    } else if m.path().extension().is_some_and(|e| e == ext)
+                        || ext.is_empty()
+                    {
+                        n += 1;
+                    }
+                }
+                n
+            })
+            .sum::<usize>()
+    };
+    let before = count("");
+    for d in &dirs {
+        fs::remove_dir_all(d.path().join("outbox/public")).unwrap();
+    }
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(["-f", "%M"]).arg(bin);
+    for d in &dirs {
+        cmd.arg("-C").arg(d.path());
+    }
+    let t = Instant::now();
+    let out = cmd
+        .args(["publish", "--alle", "--now", "2031-01-01T09:00", "-q"])
+        .output()
+        .unwrap();
+    let wall = t.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = count("");
+    assert_eq!(after, before, "every public file is back");
+    let pdfs = after - 3 * dirs.len();
+    let rss = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<f64>().ok())
+        .map_or("–".into(), |kb| format!("{:.0}", kb / 1024.0));
+    println!(
+        "| case | public PDFs | site files | wall s | PDFs/s | peak RSS MiB |\n|---|---|---|---|---|---|"
+    );
+    println!(
+        "| `kkr publish --alle -C ×5`: 100 meetings' public agenda and minutes rendered again, site files | {pdfs} | {} | {wall:.1} | {:.1} | {rss} |\n",
+        3 * dirs.len(),
+        pdfs as f64 / wall
+    );
+    println!("(Setting the five councils up through the schedule took {setup:.0} s.)\n");
+}
+
 fn main() {
     let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -689,7 +818,7 @@ fn main() {
     assert!(bin.exists(), "build the kkr binary first: cargo build --{profile}");
     println!("# kkr benchmarks ({profile} build)\n");
     // Sections to run: all, or those named on the command line (render [html], latency,
-    // send, memory, archive).
+    // send, memory, archive, rebuild).
     let only: Vec<String> = std::env::args().skip(1).collect();
     let run = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     if run("render") {
@@ -707,5 +836,8 @@ fn main() {
     }
     if run("archive") {
         archive_bench();
+    }
+    if run("rebuild") {
+        rebuild_bench(&bin);
     }
 }

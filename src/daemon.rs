@@ -1009,7 +1009,8 @@ pub fn publish_all(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut lines = Vec::new();
-    for council in &mut councils {
+    // One council at a time, its renderers freed before the next.
+    for mut council in councils {
         bar.set_message(council.config.council.name.clone());
         let n = council.publish_with(None, true, Some(&bar))?;
         let name = &council.config.council.name;
