@@ -304,14 +304,15 @@ impl Council {
         self.publish_with(only, force, None)
     }
 
-    /// [`Council::publish`], counting rendered documents on a progress bar. Two or more
-    /// documents are rendered on both cores.
+    /// [`Council::publish`]; with `archive` (the whole archive is rebuilt, `kkr publish
+    /// --alle`) the documents are rendered on both cores and counted on that progress bar.
     pub fn publish_with(
         &mut self,
         only: Option<Date>,
         force: bool,
-        bar: Option<&indicatif::ProgressBar>,
+        archive: Option<&indicatif::ProgressBar>,
     ) -> Result<usize> {
+        let bar = archive;
         let Some(config) = self.config.publish.clone() else { return Ok(0) };
         let mut target = None;
         let now = self.clock.now().timestamp();
@@ -319,7 +320,10 @@ impl Council {
         let mut uploaded = 0;
         // What to render: (meeting, file, name, skip key, data).
         let mut jobs = Vec::new();
-        for m in self
+        // A document that cannot be made stops the publishing there, as it always has: the
+        // meetings before it are still uploaded, then the error is returned.
+        let mut failed = None;
+        'meetings: for m in self
             .config
             .meetings
             .clone()
@@ -352,21 +356,29 @@ impl Council {
                 if !force && prev && self.public_keys.get(&name) == Some(&key) {
                     continue;
                 }
-                let (data, _) = deliver::doc_data(
+                let data = deliver::doc_data(
                     &self.config,
                     &self.ledger,
                     m.date,
                     kind,
                     Edition::Public,
-                )?;
-                jobs.push((m.date, file, name, key, data));
+                );
+                match data {
+                    Ok((data, _)) => jobs.push((m.date, file, name, key, data)),
+                    Err(e) => {
+                        failed = Some(e);
+                        break 'meetings;
+                    }
+                }
             }
         }
         if let Some(bar) = bar {
             bar.inc_length(jobs.len() as u64);
         }
         let docs: Vec<&crate::edition::DocData> = jobs.iter().map(|j| &j.4).collect();
-        let pdfs = render_all(&mut self.renderer, &self.ws, &docs, bar);
+        let second = (archive.is_some() && docs.len() > 1)
+            .then(|| Renderer::new(self.ws.templates(), vec![self.ws.attachments()]));
+        let pdfs = render_all(&mut self.renderer, second, &docs, bar);
         // The uploads log a line each: the progress bar steps aside meanwhile.
         let hidden = indicatif::ProgressBar::hidden();
         let bar = bar.unwrap_or(&hidden);
@@ -400,6 +412,9 @@ impl Council {
             }
             Ok(())
         })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         let site_missing = !published.iter().any(|p| p.meeting.is_empty());
         let any_public = !self.ledger.publications()?.is_empty();
         if any_public && (uploaded > 0 || force || site_missing) {
@@ -586,12 +601,12 @@ impl Council {
     }
 }
 
-/// Renders documents in order of the results; two or more on both cores: the council's
-/// warm renderer takes one document at a time and a second renderer, made for the occasion,
-/// the next, until all are done (an archive rebuild renders hundreds).
+/// Renders documents, results in their order. With a `second` renderer (an archive
+/// rebuild, hundreds of documents) both cores work: the council's warm renderer and the
+/// second one each take the next document until all are done.
 fn render_all(
     renderer: &mut Renderer,
-    ws: &Workspace,
+    second: Option<Renderer>,
     docs: &[&crate::edition::DocData],
     bar: Option<&indicatif::ProgressBar>,
 ) -> Vec<Result<Vec<u8>>> {
@@ -600,7 +615,7 @@ fn render_all(
             bar.inc(1);
         }
     };
-    if docs.len() < 2 {
+    let Some(mut second) = second.filter(|_| docs.len() > 1) else {
         return docs
             .iter()
             .map(|d| {
@@ -609,8 +624,7 @@ fn render_all(
                 pdf
             })
             .collect();
-    }
-    let mut second = Renderer::new(ws.templates(), vec![ws.attachments()]);
+    };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: std::sync::Mutex<Vec<Option<Result<Vec<u8>>>>> =
         std::sync::Mutex::new(docs.iter().map(|_| None).collect());
@@ -1012,8 +1026,18 @@ pub fn publish_all(
     // One council at a time, its renderers freed before the next.
     for mut council in councils {
         bar.set_message(council.config.council.name.clone());
-        let n = council.publish_with(None, true, Some(&bar))?;
-        let name = &council.config.council.name;
+        let name = council.config.council.name.clone();
+        let n = match council.publish_with(None, true, Some(&bar)) {
+            Ok(n) => n,
+            Err(e) => {
+                // What was done before stays said; the error follows.
+                bar.finish_and_clear();
+                for line in lines {
+                    crate::outln!("{line}");
+                }
+                return Err(e);
+            }
+        };
         lines.push(if n == 0 {
             format!("{name}: intet at publicere endnu (ingen dagsorden er sendt).")
         } else {

@@ -130,7 +130,10 @@ fn danish_usage_error(e: &clap::Error) -> Option<String> {
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => return None,
         ErrorKind::MissingRequiredArgument => format!("mangler {arg}"),
         ErrorKind::MissingSubcommand => "angiv en kommando".into(),
-        ErrorKind::UnknownArgument => format!("ukendt valg {arg}"),
+        ErrorKind::UnknownArgument if arg.starts_with('-') => {
+            format!("ukendt valg {arg}")
+        }
+        ErrorKind::UnknownArgument => format!("for mange argumenter: {arg}"),
         ErrorKind::InvalidSubcommand => {
             format!("ukendt kommando {}", get(ContextKind::InvalidSubcommand))
         }
@@ -160,7 +163,14 @@ fn danish_usage_error(e: &clap::Error) -> Option<String> {
         ErrorKind::NoEquals | ErrorKind::TooFewValues => {
             format!("{arg} mangler en værdi")
         }
-        _ => format!("kommandolinjen kan ikke læses: {}", e.kind()),
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            format!(
+                "kommandolinjen kan ikke læses ({})",
+                first.trim_start_matches("error: ")
+            )
+        }
     };
     let suggested = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
         .into_iter()

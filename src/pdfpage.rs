@@ -62,16 +62,30 @@ const SCALE: f64 = 1000.0;
 /// export turns every coordinate of every outline into text again on every render, and a
 /// decimal takes several times longer to write than an integer (which `pdf-writer` formats
 /// without `ryu`): for a page of text that was about a tenth of a warm agenda render. Here the
-/// outline is scaled by 1000 and rounded (1/1000 pt, far below what any screen or printer
-/// shows), and its `<use>` gets the inverse scale, so the page looks the same.
+/// outline is scaled by 1000 and rounded (to 1/1000 of a unit of the outline's coordinates,
+/// which are page points in hayro's output: far below what any screen or printer shows), and
+/// its `<use>` gets the inverse scale, so the page looks the same.
 ///
-/// Only glyphs whose every `<use>` is a plain colour fill are rewritten (a stroke width, a
-/// pattern or a clip in the glyph's own coordinates would need scaling too); anything else, or
-/// an SVG that does not parse, is returned unchanged.
+/// Only what hayro writes is rewritten: an outline path with just `id` and `d`, whose every
+/// reference is a `<use>` that only places it and fills it with a plain colour, with no
+/// stroke or paint server inherited from an ancestor (a stroke width, a pattern or a clip in
+/// the glyph's own coordinates would need scaling too). Anything else, an SVG with CSS
+/// styles, or one that does not parse, is left unchanged.
 pub fn integer_glyph_outlines(svg: &str) -> String {
     let Ok(doc) = roxmltree::Document::parse(svg) else { return svg.to_owned() };
+    // CSS could paint or stroke the glyphs in their own coordinates (hayro only puts a
+    // background colour on the root).
+    let css = |n: roxmltree::Node| {
+        n.has_tag_name("style")
+            || n.attribute("style")
+                .is_some_and(|s| s.contains("fill") || s.contains("stroke"))
+    };
+    if doc.descendants().any(css) {
+        return svg.to_owned();
+    }
     // The glyph outlines: id → the range of their `d` value.
     let mut outlines: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+    let mut unsafe_ids = BTreeSet::new();
     for defs in doc.descendants().filter(|n| n.has_tag_name("defs")) {
         if defs.attribute("id") != Some("outline-glyph") {
             continue;
@@ -81,36 +95,41 @@ pub fn integer_glyph_outlines(svg: &str) -> String {
             else {
                 continue;
             };
-            if verbatim(svg, &d) {
-                outlines.insert(id, d.range_value());
+            let only_id_and_d = path
+                .attributes()
+                .all(|a| a.namespace().is_none() && matches!(a.name(), "id" | "d"));
+            if !only_id_and_d || !verbatim(svg, &d) || outlines.contains_key(id) {
+                unsafe_ids.insert(id);
             }
+            outlines.insert(id, d.range_value());
         }
     }
     if outlines.is_empty() {
         return svg.to_owned();
     }
-    // Every reference to an outline, and the outlines that cannot be rewritten.
+    // Every element that refers to an outline (one entry per element), and the outlines
+    // that cannot be rewritten.
     let mut uses = Vec::new();
-    let mut unsafe_ids = BTreeSet::new();
     for node in doc.descendants().filter(|n| n.is_element()) {
-        for attr in node.attributes() {
-            let value = attr.value();
-            let Some(id) = value.strip_prefix('#').or_else(|| {
-                value.strip_prefix("url(#").and_then(|v| v.strip_suffix(')'))
-            }) else {
-                continue;
-            };
-            if !outlines.contains_key(id) {
-                continue;
+        let refs: Vec<(&str, roxmltree::Attribute)> = node
+            .attributes()
+            .filter_map(|attr| {
+                let value = attr.value();
+                let id = value.strip_prefix('#').or_else(|| {
+                    value.strip_prefix("url(#").and_then(|v| v.strip_suffix(')'))
+                })?;
+                outlines.contains_key(id).then_some((id, attr))
+            })
+            .collect();
+        let plain = match refs.as_slice() {
+            [(_, attr)] if attr.name() == "href" => plain_use(svg, node),
+            _ => None,
+        };
+        match (refs.as_slice(), plain) {
+            ([(id, href)], Some(transform)) => {
+                uses.push((*id, node, href.range(), transform))
             }
-            match plain_use(svg, node) {
-                Some(transform) if attr.name() == "href" => {
-                    uses.push((id, node, transform))
-                }
-                _ => {
-                    unsafe_ids.insert(id);
-                }
-            }
+            _ => unsafe_ids.extend(refs.iter().map(|(id, _)| *id)),
         }
     }
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
@@ -125,7 +144,7 @@ pub fn integer_glyph_outlines(svg: &str) -> String {
             }
         }
     }
-    for (id, node, transform) in uses {
+    for (id, node, href, transform) in uses {
         if unsafe_ids.contains(id) {
             continue;
         }
@@ -134,18 +153,18 @@ pub fn integer_glyph_outlines(svg: &str) -> String {
         let matrix = format!("matrix({} {} {} {} {e} {f})", a * k, b * k, c * k, d * k);
         match node.attribute_node("transform") {
             Some(attr) => edits.push((attr.range_value(), matrix)),
-            None => {
-                // Right after `<use`.
-                let at = node.range().start + 1 + node.tag_name().name().len();
-                edits.push((at..at, format!(" transform=\"{matrix}\"")));
-            }
+            // Right after the reference, however the element's tag is spelled.
+            None => edits.push((href.end..href.end, format!(" transform=\"{matrix}\""))),
         }
     }
     edits.sort_by_key(|(r, _)| r.start);
     let mut out = String::with_capacity(svg.len());
     let mut at = 0;
     for (range, text) in edits {
-        out.push_str(&svg[at..range.start]);
+        // Overlapping edits cannot come from the checks above; if they ever did, the page
+        // stays as it was rather than broken.
+        let Some(before) = svg.get(at..range.start) else { return svg.to_owned() };
+        out.push_str(before);
         out.push_str(&text);
         at = range.end;
     }
@@ -162,22 +181,31 @@ fn verbatim(svg: &str, attr: &roxmltree::Attribute) -> bool {
 /// The transform of a `<use>` that only places and fills (a plain colour), as a matrix
 /// `[a b c d e f]`; `None` for anything else.
 fn plain_use(svg: &str, node: roxmltree::Node) -> Option<[f64; 6]> {
+    const XLINK: &str = "http://www.w3.org/1999/xlink";
     if !node.has_tag_name("use") {
         return None;
     }
     let mut transform = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
     for attr in node.attributes() {
-        match attr.name() {
-            "href" => {}
-            "fill" if !attr.value().contains("url(") => {}
-            "fill-opacity" | "fill-rule" => {}
-            "transform" if verbatim(svg, &attr) => {
-                transform = parse_transform(attr.value())?
+        match (attr.namespace(), attr.name()) {
+            (None | Some(XLINK), "href") => {}
+            (None, "fill") if !attr.value().contains("url(") => {}
+            (None, "fill-opacity" | "fill-rule") => {}
+            (None, "transform") if verbatim(svg, &attr) => {
+                transform = parse_transform(attr.value())?;
             }
             _ => return None,
         }
     }
-    Some(transform)
+    // Nothing inherited that is measured in the glyph's coordinates.
+    let inherited = node.ancestors().skip(1).filter(|a| a.is_element()).any(|a| {
+        a.attributes().any(|attr| {
+            let name = attr.name();
+            (name.starts_with("stroke") && attr.value() != "none")
+                || (name == "fill" && attr.value().contains("url("))
+        })
+    });
+    (!inherited).then_some(transform)
 }
 
 /// One SVG transform function (`matrix`, `translate`, `scale`, as hayro writes them).
@@ -286,7 +314,7 @@ mod tests {
         );
         assert!(
             out.contains(
-                r##"<use transform="matrix(0.001 0 0 0.001 0 0)" xlink:href="#g1""##
+                r##"<use xlink:href="#g1" transform="matrix(0.001 0 0 0.001 0 0)" fill"##
             ),
             "{out}"
         );
@@ -311,6 +339,43 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(r#"transform="matrix(1 0 0 -1 0 841.89)""#), "{out}");
+    }
+
+    #[test]
+    fn odd_references_and_styles_leave_the_glyph_alone_without_panicking() {
+        let g0 = r#"<path id="g0" d="M60.67,776.48 L64.795,776.48 Z"/>"#;
+        let cases = [
+            // Two references on one element (one plain, one namespaced).
+            PAGE.replace(r##"<use xlink:href="#g0""##, r##"<use href="#g0" xlink:href="#g0""##),
+            // A glyph path with more than `id` and `d`.
+            PAGE.replace(g0, r#"<path id="g0" transform="translate(5 5)" d="M60.67,776.48 L64.795,776.48 Z"/>"#),
+            // Two outlines with one id.
+            PAGE.replace(g0, &format!("{g0}{g0}")),
+            // A stroke inherited from a group.
+            PAGE.replace(r##"<use xlink:href="#g0""##, r##"<g stroke="#000" stroke-width="2"><use xlink:href="#g0""##)
+                .replace(r##"fill="#000000"/>"##, r##"fill="#000000"/></g>"##),
+            // A namespaced transform.
+            PAGE.replace(r#"transform="matrix(1 0 0 -1 0 841.89)""#, r#"xlink:transform="matrix(1 0 0 -1 0 841.89)""#),
+        ];
+        for page in &cases {
+            let out = integer_glyph_outlines(page);
+            assert!(out.contains(r#"d="M60.67,776.48 L64.795,776.48 Z""#), "{out}");
+            assert!(!out.contains("M60670"), "{out}");
+            assert!(roxmltree::Document::parse(&out).is_ok(), "{out}");
+        }
+        // CSS that paints: nothing is rewritten.
+        let styled = PAGE.replace("<defs ", "<style>use { stroke: red }</style><defs ");
+        assert_eq!(integer_glyph_outlines(&styled), styled);
+        // A prefixed tag gets its transform after the reference, not inside the tag name.
+        let prefixed = PAGE
+            .replace("<svg ", "<svg xmlns:s=\"http://www.w3.org/2000/svg\" ")
+            .replace(r##"<use xlink:href="#g1""##, r##"<s:use xlink:href="#g1""##);
+        let out = integer_glyph_outlines(&prefixed);
+        assert!(
+            out.contains(r##"<s:use xlink:href="#g1" transform="matrix(0.001"##),
+            "{out}"
+        );
+        assert!(roxmltree::Document::parse(&out).is_ok(), "{out}");
     }
 
     #[test]
