@@ -615,7 +615,7 @@ fn render_all(
             bar.inc(1);
         }
     };
-    let Some(mut second) = second.filter(|_| docs.len() > 1) else {
+    let Some(mut second) = second else {
         return docs
             .iter()
             .map(|d| {
