@@ -1000,16 +1000,14 @@ pub fn publish_all(
     progress: bool,
 ) -> Result<u8> {
     use crate::error::Error;
-    let mut councils = Vec::new();
-    for ws in workspaces {
-        let council = Council::open(ws, clock.clone(), true)?;
-        if council.config.publish.is_none() {
+    // Every council.toml is checked before anything is published.
+    for ws in &workspaces {
+        if ws.load_config()?.publish.is_none() {
             return Err(Error::Usage(format!(
                 "{}: council.toml har ingen [publish]-sektion\n  hjælp: tilføj [publish] med target = \"dir:outbox/public\" eller en WebDAV-adresse",
-                council.ws.root.display()
+                ws.root.display()
             )));
         }
-        councils.push(council);
     }
     let bar = if progress {
         indicatif::ProgressBar::new(0)
@@ -1023,11 +1021,15 @@ pub fn publish_all(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut lines = Vec::new();
-    // One council at a time, its renderers freed before the next.
-    for mut council in councils {
-        bar.set_message(council.config.council.name.clone());
-        let name = council.config.council.name.clone();
-        let n = match council.publish_with(None, true, Some(&bar)) {
+    // One council at a time, opened when its turn comes and closed (its renderers freed,
+    // its lock released) before the next.
+    for ws in workspaces {
+        let published = Council::open(ws, clock.clone(), true).and_then(|mut council| {
+            let name = council.config.council.name.clone();
+            bar.set_message(name.clone());
+            Ok((name, council.publish_with(None, true, Some(&bar))?))
+        });
+        let (name, n) = match published {
             Ok(n) => n,
             Err(e) => {
                 // What was done before stays said; the error follows.
