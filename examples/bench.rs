@@ -27,6 +27,9 @@ use kkr::workspace::Workspace;
 #[path = "../tests/cli/smtp.rs"]
 mod smtp;
 
+#[path = "../tests/cli/example.rs"]
+mod example;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -80,7 +83,7 @@ fn workspace(extra_config: &str) -> (tempfile::TempDir, Workspace) {
     let config = fs::read_to_string(repo.join("council.toml")).unwrap() + extra_config;
     fs::write(dir.path().join("council.toml"), config).unwrap();
     fs::copy(repo.join("members.csv"), dir.path().join("members.csv")).unwrap();
-    copy_dir(&repo.join("inbox"), &dir.path().join("inbox"));
+    example::copy_inbox(&repo.join("inbox"), &dir.path().join("inbox"));
     for k in 0..8 {
         let prefix = format!("{:02}-", k + 2);
         let src = fs::read_dir(dir.path().join("inbox"))
@@ -712,6 +715,9 @@ fn rebuild_bench(bin: &Path) {
         assert!(ok, "kkr run --once --now {now} in {}", dir.display());
     };
     let setup = Instant::now();
+    let example = tempfile::tempdir().unwrap();
+    example::copy_inbox(&repo.join("inbox"), example.path());
+    let example = &example;
     let dirs: Vec<tempfile::TempDir> =
         names.iter().map(|_| tempfile::tempdir().unwrap()).collect();
     std::thread::scope(|s| {
@@ -728,8 +734,8 @@ fn rebuild_bench(bin: &Path) {
                 }
                 fs::write(d.join("council.toml"), config + tail).unwrap();
                 fs::write(d.join("members.csv"), roster).unwrap();
-                copy_dir(&repo.join("inbox/bilag"), &d.join("inbox/bilag"));
-                for e in fs::read_dir(repo.join("inbox")).unwrap().flatten() {
+                copy_dir(&example.path().join("bilag"), &d.join("inbox/bilag"));
+                for e in fs::read_dir(example.path()).unwrap().flatten() {
                     let file = e.file_name().to_string_lossy().into_owned();
                     if !file.ends_with(".md") {
                         continue;

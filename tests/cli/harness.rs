@@ -15,24 +15,6 @@ pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        // Only the example's own inputs, not what a local run left behind.
-        if name == "behandlet" || name == "afvist" || name == ".work" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// Makes a file look complete: unchanged for longer than the inbox's quiet period.
 #[allow(clippy::disallowed_methods, reason = "file ages are real time")]
 pub(crate) fn age(path: &Path) {
@@ -58,7 +40,7 @@ impl Test {
         let dir = tempfile::tempdir().unwrap();
         fs::copy(repo().join("council.toml"), dir.path().join("council.toml")).unwrap();
         fs::copy(repo().join("members.csv"), dir.path().join("members.csv")).unwrap();
-        copy_dir(&repo().join("inbox"), &dir.path().join("inbox"));
+        crate::example::copy_inbox(&repo().join("inbox"), &dir.path().join("inbox"));
         age_tree(&dir.path().join("inbox"));
         Self { dir }
     }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `kkr` binary on real workspaces, real PDFs read back with poppler.
 
+mod example;
 mod harness;
 
 mod check;
