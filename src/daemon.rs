@@ -304,22 +304,20 @@ impl Council {
         self.publish_with(only, force, None)
     }
 
-    /// [`Council::publish`]; with `archive` (the whole archive is rebuilt, `kkr publish
-    /// --alle`) the documents are rendered on both cores and counted on that progress bar.
+    /// [`Council::publish`]; with a progress bar (the whole archive is rebuilt, `kkr publish
+    /// --alle`) the documents are rendered on both cores and counted on it.
     pub fn publish_with(
         &mut self,
         only: Option<Date>,
         force: bool,
-        archive: Option<&indicatif::ProgressBar>,
+        bar: Option<&indicatif::ProgressBar>,
     ) -> Result<usize> {
-        let bar = archive;
         let Some(config) = self.config.publish.clone() else { return Ok(0) };
         let mut target = None;
         let now = self.clock.now().timestamp();
         let published = self.ledger.publications()?;
         let mut uploaded = 0;
-        // What to render: (meeting, file, name, skip key, data).
-        let mut jobs = Vec::new();
+        let mut jobs: Vec<PublicJob> = Vec::new();
         // A document that cannot be made stops the publishing there, as it always has: the
         // meetings before it are still uploaded, then the error is returned.
         let mut failed = None;
@@ -348,12 +346,16 @@ impl Council {
                 .unwrap_or_default();
             for (kind, file) in files {
                 let name = format!("{}/{file}", m.date);
-                let prev = published
+                let published_sha = published
                     .iter()
-                    .any(|p| p.meeting == m.date.to_string() && p.name == name);
+                    .find(|p| p.meeting == m.date.to_string() && p.name == name)
+                    .map(|p| p.sha256.clone());
                 // Skip the render when nothing it reads has changed since it was published.
                 let key = format!("{changed_at}/{}", plan.list.len());
-                if !force && prev && self.public_keys.get(&name) == Some(&key) {
+                if !force
+                    && published_sha.is_some()
+                    && self.public_keys.get(&name) == Some(&key)
+                {
                     continue;
                 }
                 let data = deliver::doc_data(
@@ -364,7 +366,14 @@ impl Council {
                     Edition::Public,
                 );
                 match data {
-                    Ok((data, _)) => jobs.push((m.date, file, name, key, data)),
+                    Ok((data, _)) => jobs.push(PublicJob {
+                        meeting: m.date,
+                        file,
+                        name,
+                        key,
+                        published_sha,
+                        data,
+                    }),
                     Err(e) => {
                         failed = Some(e);
                         break 'meetings;
@@ -375,22 +384,20 @@ impl Council {
         if let Some(bar) = bar {
             bar.inc_length(jobs.len() as u64);
         }
-        let docs: Vec<&crate::edition::DocData> = jobs.iter().map(|j| &j.4).collect();
-        let second = (archive.is_some() && docs.len() > 1)
+        let docs: Vec<&crate::edition::DocData> = jobs.iter().map(|j| &j.data).collect();
+        let second = (bar.is_some() && docs.len() > 1)
             .then(|| Renderer::new(self.ws.templates(), vec![self.ws.attachments()]));
         let pdfs = render_all(&mut self.renderer, second, &docs, bar);
         // The uploads log a line each: the progress bar steps aside meanwhile.
         let hidden = indicatif::ProgressBar::hidden();
         let bar = bar.unwrap_or(&hidden);
         bar.suspend(|| -> Result<()> {
-            for ((date, file, name, key, _), pdf) in jobs.into_iter().zip(pdfs) {
+            for (job, pdf) in jobs.into_iter().zip(pdfs) {
+                let PublicJob { meeting: date, file, name, key, published_sha, .. } = job;
                 let pdf = pdf?;
                 crate::fs::write_atomic(&self.ws.meeting_dir(date).join(&file), &pdf)?;
                 let sha = crate::item::hex(&sha2::Sha256::digest(&pdf));
-                let prev = published
-                    .iter()
-                    .find(|p| p.meeting == date.to_string() && p.name == name);
-                if force || prev.is_none_or(|p| p.sha256 != sha) {
+                if force || published_sha.is_none_or(|p| p != sha) {
                     let t = match &mut target {
                         Some(t) => t,
                         None => target.insert(crate::publish::target(&self.ws, &config)?),
@@ -599,6 +606,20 @@ impl Council {
         }
         wake
     }
+}
+
+/// A public document to render and upload.
+struct PublicJob {
+    meeting: Date,
+    /// Its file name under `outbox/<meeting>/`.
+    file: String,
+    /// Its name on the site (`<meeting>/<file>`).
+    name: String,
+    /// What it was rendered from, to skip the next render when unchanged.
+    key: String,
+    /// The SHA-256 of what the site has now, if anything.
+    published_sha: Option<String>,
+    data: crate::edition::DocData,
 }
 
 /// Renders documents, results in their order. With a `second` renderer (an archive
@@ -975,7 +996,7 @@ pub fn publish(ws: Workspace, clock: Clock, meeting: &str) -> Result<u8> {
     })?;
     let mut council = Council::open(ws, clock, true)?;
     if council.config.publish.is_none() {
-        return Err(Error::Usage("council.toml har ingen [publish]-sektion\n  hjælp: tilføj [publish] med target = \"dir:outbox/public\" eller en WebDAV-adresse".into()));
+        return Err(no_publish_section(&council.ws));
     }
     if council.config.meeting(date).is_none() {
         return Err(Error::Usage(format!("der er intet møde den {date} i council.toml")));
@@ -999,14 +1020,10 @@ pub fn publish_all(
     clock: Clock,
     progress: bool,
 ) -> Result<u8> {
-    use crate::error::Error;
     // Every council.toml is checked before anything is published.
     for ws in &workspaces {
         if ws.load_config()?.publish.is_none() {
-            return Err(Error::Usage(format!(
-                "{}: council.toml har ingen [publish]-sektion\n  hjælp: tilføj [publish] med target = \"dir:outbox/public\" eller en WebDAV-adresse",
-                ws.root.display()
-            )));
+            return Err(no_publish_section(ws));
         }
     }
     let bar = if progress {
@@ -1021,8 +1038,9 @@ pub fn publish_all(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut lines = Vec::new();
+    let mut result = Ok(0);
     // One council at a time, opened when its turn comes and closed (its renderers freed,
-    // its lock released) before the next.
+    // its lock released) before the next. A failure ends the run after what was done is said.
     for ws in workspaces {
         let published = Council::open(ws, clock.clone(), true).and_then(|mut council| {
             let name = council.config.council.name.clone();
@@ -1030,14 +1048,10 @@ pub fn publish_all(
             Ok((name, council.publish_with(None, true, Some(&bar))?))
         });
         let (name, n) = match published {
-            Ok(n) => n,
+            Ok(done) => done,
             Err(e) => {
-                // What was done before stays said; the error follows.
-                bar.finish_and_clear();
-                for line in lines {
-                    crate::outln!("{line}");
-                }
-                return Err(e);
+                result = Err(e);
+                break;
             }
         };
         lines.push(if n == 0 {
@@ -1050,7 +1064,15 @@ pub fn publish_all(
     for line in lines {
         crate::outln!("{line}");
     }
-    Ok(0)
+    result
+}
+
+/// The error for publishing in a workspace whose council.toml has no `[publish]`.
+fn no_publish_section(ws: &Workspace) -> crate::error::Error {
+    crate::error::Error::Usage(format!(
+        "{}: council.toml har ingen [publish]-sektion\n  hjælp: tilføj [publish] med target = \"dir:outbox/public\" eller en WebDAV-adresse",
+        ws.root.display()
+    ))
 }
 
 /// What identifies a version of an input file without reading it: its modification time
