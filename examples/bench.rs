@@ -17,9 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kkr::clock::{self, Clock};
 use kkr::daemon::Council;
-use kkr::deliver;
-use kkr::edition::{self, DocData, DocInput, DocKind, Edition, Entry};
+use kkr::edition::{self, DocData, DocInput, Entry};
 use kkr::item::{Decision, Item};
+use kkr::kind::{DocKind, Edition};
 use kkr::render::Renderer;
 use kkr::workspace::Workspace;
 
@@ -114,8 +114,8 @@ fn council(ws: &Workspace) -> (Council, jiff::Timestamp) {
 
 fn items(council: &Council) -> Vec<Item> {
     let meeting = jiff::civil::date(2027, 1, 28);
-    let items = deliver::agenda_items(&council.ledger, meeting).unwrap();
-    items.into_iter().map(|s| s.item).collect()
+    let plan = kkr::document::plan(&council.ledger, meeting).unwrap();
+    plan.list.into_iter().map(|(s, _)| s.item).filter(|i| !i.withdrawn).collect()
 }
 
 /// The data of a document from a list of items.

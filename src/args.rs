@@ -28,49 +28,49 @@ Vejledning: docs/SECRETARIAT.md (sekretariatet), docs/OPERATIONS.md (drift).";
     help_template = TEMPLATE,
     after_help = AFTER_HELP
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The command.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
     /// Flags every command takes.
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
     /// Vis denne hjælp
     #[arg(short = 'h', long = "help", action = clap::ArgAction::Help, global = true, help_heading = "Valg")]
-    pub help: Option<bool>,
+    pub(crate) help: Option<bool>,
     /// Vis versionen
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version, global = true, help_heading = "Valg")]
-    pub version: Option<bool>,
+    pub(crate) version: Option<bool>,
 }
 
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Arbejdsmappe (rådets mappe); standard er den aktuelle mappe. `kkr run` og `kkr status`
     /// tager flere: -C a -C b
     #[arg(short = 'C', long = "dir", global = true, value_name = "MAPPE", action = clap::ArgAction::Append)]
-    pub dir: Vec<PathBuf>,
+    pub(crate) dir: Vec<PathBuf>,
     /// Skriv loglinjer som JSON (én pr. linje) i stedet for tekst
     #[arg(long, global = true)]
-    pub log_json: bool,
+    pub(crate) log_json: bool,
     /// Skriv mail som .eml-filer i outbox/mail/ i stedet for at sende dem
     #[arg(long, global = true)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Gør som om klokken er dette lokale tidspunkt, fx 2026-03-05T09:00
     #[arg(long, global = true, value_name = "TIDSPUNKT")]
-    pub now: Option<String>,
+    pub(crate) now: Option<String>,
     /// Skriv kun fejl
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Skriv flere detaljer
     #[arg(short, long, global = true)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Overvåg indbakken og gør alt, der er forfaldent (dæmonen)
     #[command(help_template = TEMPLATE)]
     Run(RunCommand),
@@ -100,92 +100,92 @@ pub enum Command {
 /// `kkr completions`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct CompletionsCommand {
+pub(crate) struct CompletionsCommand {
     /// Skallen
     #[arg(value_name = "SKAL")]
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// `kkr run`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct RunCommand {
+pub(crate) struct RunCommand {
     /// Gør det forfaldne arbejde én gang og afslut
     #[arg(long)]
-    pub once: bool,
+    pub(crate) once: bool,
 }
 
 /// `kkr status`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct StatusCommand {
+pub(crate) struct StatusCommand {
     /// Mødets dato (fx 2027-01-28); uden: alle møder
     #[arg(value_name = "MØDE")]
-    pub meeting: Option<String>,
+    pub(crate) meeting: Option<String>,
     /// Skriv status som JSON (til scripts)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// `kkr render`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct RenderCommand {
+pub(crate) struct RenderCommand {
     /// Mødets dato, fx 2027-01-28
     #[arg(value_name = "MØDE")]
-    pub meeting: String,
+    pub(crate) meeting: String,
     /// Lav beslutningsreferatet i stedet for dagsordenen
     #[arg(long)]
-    pub minutes: bool,
+    pub(crate) minutes: bool,
     /// Lav den offentlige udgave (lukkede punkter kun med offentlig titel)
     #[arg(long)]
-    pub public: bool,
+    pub(crate) public: bool,
     /// Hvor PDF'en skal skrives
     #[arg(short = 'o', long = "output", value_name = "FIL")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// `kkr send`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct SendCommand {
+pub(crate) struct SendCommand {
     /// Mødets dato
     #[arg(value_name = "MØDE")]
-    pub meeting: String,
+    pub(crate) meeting: String,
     /// Send beslutningsreferatet
     #[arg(long)]
-    pub minutes: bool,
+    pub(crate) minutes: bool,
     /// Send igen til alle, også dem der har fået det
     #[arg(long)]
-    pub resend: bool,
+    pub(crate) resend: bool,
     /// Send (igen) kun til denne adresse, fx et medlem der har mistet mailen
     #[arg(long, value_name = "ADRESSE")]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
 }
 
 /// `kkr publish`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct PublishCommand {
+pub(crate) struct PublishCommand {
     /// Mødets dato
     #[arg(value_name = "MØDE", required_unless_present = "all", conflicts_with = "all")]
-    pub meeting: Option<String>,
+    pub(crate) meeting: Option<String>,
     /// Genopbyg hele arkivet: alle møders offentlige dokumenter og hjemmesidens filer (flere
     /// råd: -C a -C b)
     #[arg(long = "alle")]
-    pub all: bool,
+    pub(crate) all: bool,
 }
 
 /// `kkr init`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Valg")]
-pub struct InitCommand {
+pub(crate) struct InitCommand {
     /// Mappen der skal oprettes
     #[arg(value_name = "MAPPE")]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Rådet: Nordjylland, Midtjylland, Syddanmark, Hovedstaden eller Sjælland
     #[arg(long)]
-    pub council: Option<String>,
+    pub(crate) council: Option<String>,
 }
 
 #[cfg(test)]

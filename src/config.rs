@@ -1,17 +1,23 @@
-//! The workspace's `council.toml` and `members.csv`, read and validated with every problem located.
+//! The workspace's `council.toml`, read and validated with every problem located; the
+//! placeholders `kkr init` writes and `kkr check` reports.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use jiff::Zoned;
 use jiff::civil::{Date, Time};
-use lettre::Address;
 use lettre::message::Mailbox;
 
 use crate::clock;
 use crate::report::Problem;
 use crate::spanned::TomlReader;
+
+/// Placeholder text that `kkr check` reports as not filled in.
+pub const PLACEHOLDER: &str = "UDFYLD";
+
+/// The domain of placeholder addresses (reserved, never delivered).
+pub const PLACEHOLDER_DOMAIN: &str = "example.invalid";
 
 /// The council and how its documents are scheduled, mailed and published.
 #[derive(Debug, Clone)]
@@ -264,7 +270,7 @@ fn read_meetings(
                 "ret starts eller ends",
             );
         }
-        if place.value.starts_with(crate::init::PLACEHOLDER) {
+        if place.value.starts_with(PLACEHOLDER) {
             r.problem(
                 place.span.clone(),
                 format!("mødestedet for {} er ikke udfyldt", date.value),
@@ -349,7 +355,7 @@ fn read_mailbox(
         return None;
     }
     match Mailbox::from_str(s.value.trim()) {
-        Ok(m) if m.email.domain() == crate::init::PLACEHOLDER_DOMAIN => {
+        Ok(m) if m.email.domain() == PLACEHOLDER_DOMAIN => {
             // Suggest an address in the council's own name.
             let example = match council {
                 Some(c) => format!("{} <{}@kl.dk>", c.name, c.slug),
@@ -528,251 +534,6 @@ fn read_publish(
     Some(parsed.map(|target| PublishConfig { target, user_env, password_env, base_url }))
 }
 
-/// A roster row's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Role {
-    /// Chair.
-    #[serde(rename = "formand")]
-    Formand,
-    /// Vice-chair.
-    #[serde(rename = "næstformand")]
-    Naestformand,
-    /// Member.
-    #[serde(rename = "medlem")]
-    Medlem,
-    /// Observer without a vote.
-    #[serde(rename = "observatør")]
-    Observator,
-    /// The KL secretariat.
-    #[serde(rename = "sekretariat")]
-    Sekretariat,
-}
-
-impl Role {
-    /// Parses the roster's Danish word.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "formand" => Self::Formand,
-            "næstformand" => Self::Naestformand,
-            "medlem" => Self::Medlem,
-            "observatør" => Self::Observator,
-            "sekretariat" => Self::Sekretariat,
-            _ => return None,
-        })
-    }
-}
-
-/// One row of `members.csv`: every row receives every document.
-#[derive(Debug, Clone)]
-pub struct Member {
-    /// Full name.
-    pub name: String,
-    /// Validated address.
-    pub email: Address,
-    /// Role in the council.
-    pub role: Role,
-    /// Party (may be empty).
-    pub party: String,
-    /// Municipality (may be empty).
-    pub municipality: String,
-    /// Whether the member votes.
-    pub vote: bool,
-}
-
-impl Member {
-    /// The member as a mail recipient.
-    pub fn mailbox(&self) -> Mailbox {
-        Mailbox::new(Some(self.name.clone()), self.email.clone())
-    }
-}
-
-const COLUMNS: [&str; 6] = ["name", "email", "role", "party", "municipality", "vote"];
-
-/// Reads `members.csv` (UTF-8, an Excel BOM allowed); every problem is reported with its line.
-pub fn parse_roster(bytes: &[u8]) -> Result<Vec<Member>, Vec<Problem>> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let text = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
-        let pos = crate::report::Lines::new(&text).pos(&text, text.len());
-        return Err(vec![
-            Problem::at(pos, "filen er ikke UTF-8")
-                .hint("gem filen som \"CSV UTF-8\" i Excel"),
-        ]);
-    }
-    // Excel with Danish settings saves "CSV" with semicolons: a header line with
-    // semicolons and no commas is read that way.
-    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let delimiter =
-        if header.contains(&b';') && !header.contains(&b',') { b';' } else { b',' };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(bytes);
-    let mut problems = Vec::new();
-    let headers = match rdr.headers() {
-        Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect::<Vec<_>>(),
-        Err(e) => {
-            return Err(vec![Problem::file(format!(
-                "kan ikke læse overskriftslinjen: {e}"
-            ))]);
-        }
-    };
-    let mut index = [usize::MAX; 6];
-    for (i, h) in headers.iter().enumerate() {
-        match COLUMNS.iter().position(|c| c == h) {
-            Some(c) => index[c] = i,
-            None => problems.push(
-                Problem::at((1, 1), format!("ukendt kolonne \"{h}\""))
-                    .hint(format!("kolonnerne er: {}", COLUMNS.join(","))),
-            ),
-        }
-    }
-    for (c, i) in COLUMNS.iter().zip(index) {
-        if i == usize::MAX {
-            problems.push(
-                Problem::at((1, 1), format!("kolonnen \"{c}\" mangler"))
-                    .hint(format!("første linje skal være: {}", COLUMNS.join(","))),
-            );
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut members: Vec<Member> = Vec::new();
-    for record in rdr.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                problems.push(
-                    Problem::at((line, 1), format!("ulæselig linje: {e}"))
-                        .hint("tjek anførselstegn og kommaer"),
-                );
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let field = |c: usize| record.get(index[c]).unwrap_or("").trim().to_owned();
-        let col = |c: usize| {
-            1 + (0..index[c])
-                .map(|i| record.get(i).map_or(0, |f| f.chars().count() + 1))
-                .sum::<usize>()
-        };
-        let mut bad = |c: usize, msg: String, hint: &str| {
-            problems.push(Problem::at((line, col(c)), msg).hint(hint))
-        };
-        let name = field(0);
-        if name == crate::init::PLACEHOLDER
-            || field(1).ends_with(&format!("@{}", crate::init::PLACEHOLDER_DOMAIN))
-        {
-            bad(
-                0,
-                "rækken er ikke udfyldt endnu".into(),
-                "skriv medlemmets navn, mailadresse, parti og kommune",
-            );
-            continue;
-        }
-        if name.is_empty() || !is_header_safe(&name) {
-            bad(
-                0,
-                "navnet er tomt eller indeholder linjeskift/kontroltegn".into(),
-                "skriv navnet på én linje",
-            );
-        }
-        let email_text = field(1);
-        let email = if !is_header_safe(&email_text) {
-            bad(
-                1,
-                "mailadressen indeholder linjeskift eller kontroltegn".into(),
-                "skriv kun adressen, fx navn@example.org",
-            );
-            None
-        } else {
-            match Address::from_str(&email_text) {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    bad(
-                        1,
-                        format!("\"{email_text}\" er ikke en gyldig mailadresse"),
-                        "skriv adressen som navn@domæne.dk",
-                    );
-                    None
-                }
-            }
-        };
-        if let Some(a) = &email
-            && let Some(first) = members.iter().find(|m| {
-                AsRef::<str>::as_ref(&m.email)
-                    .eq_ignore_ascii_case(AsRef::<str>::as_ref(a))
-            })
-        {
-            bad(
-                1,
-                format!("mailadressen {a} står også ved {}", first.name),
-                "hver adresse må kun stå én gang, ellers får personen alt to gange",
-            );
-        }
-        let role_text = field(2).to_lowercase();
-        let role = Role::parse(&role_text);
-        if role.is_none() {
-            bad(
-                2,
-                format!("ukendt rolle \"{role_text}\""),
-                "brug formand, næstformand, medlem, observatør eller sekretariat",
-            );
-        }
-        let vote = match field(5).to_lowercase().as_str() {
-            "ja" => Some(true),
-            "nej" => Some(false),
-            other => {
-                bad(
-                    5,
-                    format!("vote skal være ja eller nej, ikke \"{other}\""),
-                    "skriv ja eller nej",
-                );
-                None
-            }
-        };
-        let party = field(3);
-        let municipality = field(4);
-        for (c, v) in [(3, &party), (4, &municipality)] {
-            if !is_header_safe(v) {
-                bad(
-                    c,
-                    "feltet indeholder linjeskift eller kontroltegn".into(),
-                    "skriv feltet på én linje",
-                );
-            }
-        }
-        if let (Some(email), Some(role), Some(vote)) = (email, role, vote) {
-            members.push(Member { name, email, role, party, municipality, vote });
-        }
-    }
-    if members.is_empty() && problems.is_empty() {
-        problems.push(
-            Problem::file("medlemslisten er tom")
-                .hint("tilføj én linje pr. medlem under overskriftslinjen"),
-        );
-    }
-    if problems.is_empty() { Ok(members) } else { Err(problems) }
-}
-
-/// Loads `members.csv` from a workspace; the error is the problems found.
-pub fn load_roster(path: &Path) -> Result<Vec<Member>, Vec<Problem>> {
-    match crate::fs::read_bounded(path, 4 << 20) {
-        Ok(Some(bytes)) => parse_roster(&bytes),
-        Ok(None) => Err(vec![Problem::file("filen er større end 4 MiB")]),
-        Err(_) => Err(vec![
-            Problem::file("filen findes ikke eller kan ikke læses")
-                .hint("læg members.csv i arbejdsmappen"),
-        ]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -835,35 +596,5 @@ from = "KKR Hovedstaden <kkr@example.org>"
             .replace("<kkr@example.org>", "<kkr@example.org>\\r\\nBcc: x@evil.example");
         let p = Config::parse(&text).unwrap_err();
         assert!(p[0].message.contains("linjeskift"), "{p:?}");
-    }
-
-    #[test]
-    fn roster_handles_bom_quotes_and_danish() {
-        let csv = "\u{feff}name,email,role,party,municipality,vote\n\"Søren Ærø, jr.\",soeren@example.org,formand,Venstre,Tårnby,ja\nÅse Øster,aase@example.org,observatør,,,nej\n";
-        let m = parse_roster(csv.as_bytes()).unwrap();
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[0].name, "Søren Ærø, jr.");
-        assert_eq!(m[1].role, Role::Observator);
-    }
-
-    #[test]
-    fn roster_saved_by_danish_excel_with_semicolons_reads_the_same() {
-        let csv = "\u{feff}name;email;role;party;municipality;vote\r\n\"Søren Ærø; jr., Tårnby\";soeren@example.org;formand;Venstre;Tårnby;ja\r\nÅse Øster;aase@example.org;observatør;;;nej\r\n";
-        let m = parse_roster(csv.as_bytes()).unwrap();
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[0].name, "Søren Ærø; jr., Tårnby");
-        assert_eq!(m[0].email.to_string(), "soeren@example.org");
-        assert_eq!(m[1].role, Role::Observator);
-    }
-
-    #[test]
-    fn roster_rejects_injection_duplicates_and_unknown_roles() {
-        let csv = "name,email,role,party,municipality,vote\nA,\"a@example.org\r\nBcc: x@evil.example\",medlem,,,ja\nB,b@example.org,medlem,,,ja\nC,B@example.org,borgmester,,,ja\n";
-        let p = parse_roster(csv.as_bytes()).unwrap_err();
-        let text = format!("{p:?}");
-        assert!(text.contains("linjeskift"), "{text}");
-        assert!(text.contains("står også ved B"), "{text}");
-        assert!(text.contains("ukendt rolle \\\"borgmester\\\""), "{text}");
-        assert_eq!(p.iter().find(|p| p.message.contains("rolle")).unwrap().line, 5);
     }
 }

@@ -5,94 +5,13 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use typst::foundations::Bytes;
 
 use crate::clock;
 use crate::config::{Council, MeetingConfig};
 use crate::item::{Attendance, Item};
+use crate::kind::{DocKind, Edition};
 use crate::markdown;
 use crate::site::PublicItem;
-
-/// Which document is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    /// The draft agenda, updated on every change.
-    Draft,
-    /// The agenda as sent.
-    Agenda,
-    /// Supplementary agenda number N.
-    Supplement(i64),
-    /// Corrected agenda number N.
-    Correction(i64),
-    /// The decision minutes.
-    Minutes,
-}
-
-impl DocKind {
-    /// The kind of a recorded document.
-    pub fn from_ledger(kind: &str, seq: i64) -> Option<Self> {
-        Some(match kind {
-            "draft" => Self::Draft,
-            "agenda" => Self::Agenda,
-            "supplement" => Self::Supplement(seq),
-            "correction" => Self::Correction(seq),
-            "minutes" => Self::Minutes,
-            _ => return None,
-        })
-    }
-
-    /// The ledger's name for the kind.
-    pub fn ledger_kind(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Agenda => "agenda",
-            Self::Supplement(_) => "supplement",
-            Self::Correction(_) => "correction",
-            Self::Minutes => "minutes",
-        }
-    }
-
-    /// The file name under `outbox/<meeting>/` for an edition.
-    pub fn file_name(self, edition: Edition) -> String {
-        let public = if edition == Edition::Public { "-offentlig" } else { "" };
-        match self {
-            Self::Draft => "dagsorden-udkast.pdf".into(),
-            Self::Agenda => format!("dagsorden{public}.pdf"),
-            Self::Supplement(n) => format!("supplerende-dagsorden-{n}{public}.pdf"),
-            Self::Correction(n) => format!("rettet-dagsorden-{n}{public}.pdf"),
-            Self::Minutes => format!("referat{public}.pdf"),
-        }
-    }
-
-    /// The cover heading.
-    fn heading(self) -> String {
-        match self {
-            Self::Draft | Self::Agenda => "Dagsorden".into(),
-            Self::Supplement(n) => format!("Supplerende dagsorden nr. {n}"),
-            Self::Correction(n) => format!("Rettet dagsorden nr. {n}"),
-            Self::Minutes => "Beslutningsreferat".into(),
-        }
-    }
-
-    /// The phrase used in titles and mail subjects: `dagsorden til mødet`.
-    pub fn phrase(self) -> String {
-        match self {
-            Self::Draft | Self::Agenda => "dagsorden til mødet".into(),
-            Self::Supplement(n) => format!("supplerende dagsorden nr. {n} til mødet"),
-            Self::Correction(n) => format!("rettet dagsorden nr. {n} til mødet"),
-            Self::Minutes => "beslutningsreferat fra mødet".into(),
-        }
-    }
-}
-
-/// Who the document is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edition {
-    /// Members, observers and the secretariat: everything.
-    Member,
-    /// The public: closed items reduced to their public title and decision.
-    Public,
-}
 
 /// An item as it appears in one document.
 #[derive(Debug, Clone)]
@@ -132,7 +51,7 @@ pub struct DocData {
     /// `agenda.typ` or `minutes.typ`.
     pub template: &'static str,
     /// Virtual data files by path (`data/meeting.json`, `data/items/1.json`).
-    pub files: BTreeMap<String, Bytes>,
+    pub files: BTreeMap<String, Vec<u8>>,
     /// The document title (PDF metadata).
     pub title: String,
     /// The PDF's date.
@@ -193,16 +112,11 @@ pub fn build(input: &DocInput) -> DocData {
     let m = input.meeting;
     let title = title(input.council, m, input.kind);
     let mut meeting = json!({
-        "document": match input.kind {
-            DocKind::Draft | DocKind::Agenda => "agenda",
-            DocKind::Supplement(_) => "supplement",
-            DocKind::Correction(_) => "correction",
-            DocKind::Minutes => "minutes",
-        },
+        "document": input.kind.data_name(),
         "edition": if public { "public" } else { "member" },
         "draft": input.kind == DocKind::Draft,
         "title": title,
-        "heading": input.kind.heading(),
+        "heading": input.kind.label(),
         "council": input.council.name,
         "date": m.date.to_string(),
         "when": clock::danish_moment(m.date.to_datetime(m.starts)),
@@ -221,11 +135,7 @@ pub fn build(input: &DocInput) -> DocData {
     files.insert("data/meeting.json".into(), json_bytes(&meeting));
     let edition = if public { "offentlig" } else { "medlem" };
     DocData {
-        template: if input.kind == DocKind::Minutes {
-            "minutes.typ"
-        } else {
-            "agenda.typ"
-        },
+        template: input.kind.template(),
         files,
         title,
         date: input.changed_at,
@@ -338,14 +248,15 @@ fn full_json(
     })
 }
 
-fn json_bytes(value: &Value) -> Bytes {
-    Bytes::new(serde_json::to_vec(value).expect("JSON values serialize"))
+fn json_bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON values serialize")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::{Attachment, Decision, Kind};
+    use crate::attachment::Attachment;
+    use crate::item::{Decision, Kind};
 
     const SECRET: &str = "HEMMELIG-KANARIE";
 

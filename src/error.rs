@@ -49,8 +49,6 @@ pub enum Error {
         reason: String,
         /// Whether a later attempt may succeed.
         transient: bool,
-        /// The server refused the message as too large.
-        too_large: bool,
     },
     /// Publishing to the public site failed.
     #[error("kunne ikke publicere `{name}`: {reason}")]
@@ -91,11 +89,12 @@ pub enum Error {
 impl Error {
     /// The exit code for this error (SPEC §5): 1 invalid input, 2 usage, 3 temporary, 4 other.
     pub fn exit_code(&self) -> u8 {
+        use crate::term::{EXIT_INVALID, EXIT_OTHER, EXIT_TRANSIENT, EXIT_USAGE};
         match self {
-            Self::Invalid { .. } => 1,
-            Self::Usage(_) => 2,
-            e if e.is_transient() => 3,
-            _ => 4,
+            Self::Invalid { .. } => EXIT_INVALID,
+            Self::Usage(_) => EXIT_USAGE,
+            e if e.is_transient() => EXIT_TRANSIENT,
+            _ => EXIT_OTHER,
         }
     }
 

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Reads a whole file.
-pub fn read(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|source| Error::Read { path: path.into(), source })
 }
 
 /// Reads at most `limit` bytes; returns `None` when the file is larger, without reading it all.
-pub fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     let err = |source| Error::Read { path: path.into(), source };
     let file = File::open(path).map_err(err)?;
     let mut buf = Vec::new();
@@ -21,12 +21,12 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
 }
 
 /// Creates a folder and its parents.
-pub fn create_dir_all(path: &Path) -> Result<()> {
+pub(crate) fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(|source| Error::Write { path: path.into(), source })
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let err = |source| Error::Write { path: path.into(), source };
     let dir =
         path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -46,7 +46,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Moves a file, creating the target's folder; both must be on the same file system.
-pub fn rename(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
     if let Some(dir) = to.parent() {
         create_dir_all(dir)?;
     }
@@ -65,7 +65,7 @@ fn sync_dir(dir: &Path) {
 }
 
 /// A path under `dir` for `name` that does not exist yet: `x.md`, then `x-2.md`, `x-3.md`, ….
-pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn free_name(dir: &Path, name: &str) -> PathBuf {
     let first = dir.join(name);
     if !first.exists() {
         return first;
@@ -81,7 +81,7 @@ pub fn free_name(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// The path relative to `base` with `/` separators, for messages and reports.
-pub fn display_rel(path: &Path, base: &Path) -> String {
+pub(crate) fn display_rel(path: &Path, base: &Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path);
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())

@@ -10,12 +10,16 @@ use crate::config::{Council, MeetingConfig};
 const VTIMEZONE: &str = "BEGIN:VTIMEZONE\r\nTZID:Europe/Copenhagen\r\nBEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
 
 /// The stable UID of a meeting's calendar entry.
-pub fn uid(council: &Council, meeting: &MeetingConfig) -> String {
+pub(crate) fn uid(council: &Council, meeting: &MeetingConfig) -> String {
     format!("{}-{}@kkr", council.slug, meeting.date)
 }
 
 /// The invitation; `stamp` is when the meeting's content last changed.
-pub fn calendar(council: &Council, meeting: &MeetingConfig, stamp: Timestamp) -> String {
+pub(crate) fn calendar(
+    council: &Council,
+    meeting: &MeetingConfig,
+    stamp: Timestamp,
+) -> String {
     let local = |t: jiff::civil::Time| {
         meeting.date.to_datetime(t).strftime("%Y%m%dT%H%M%S").to_string()
     };

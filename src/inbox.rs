@@ -6,32 +6,30 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use sha2::{Digest, Sha256};
 
 use crate::clock;
 use crate::config::Config;
 use crate::error::Result;
-use crate::item::{
-    self, Context, Item, MAX_ITEM_BYTES, MAX_ITEMS_PER_MEETING, Phase, hex,
-};
+use crate::hash::sha256_hex;
+use crate::item::{self, Context, Item, MAX_ITEM_BYTES, MAX_ITEMS_PER_MEETING, Phase};
 use crate::ledger::Ledger;
 use crate::report::{FileReport, Problem};
 use crate::workspace::Workspace;
 
 /// How long a file's size and modification time must stay unchanged before it is read.
-pub const QUIET: Duration = Duration::from_secs(2);
+pub(crate) const QUIET: Duration = Duration::from_secs(2);
 
 /// A file found in the inbox.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// Path relative to `inbox/`, with `/` separators.
-    pub rel: String,
+    pub(crate) rel: String,
     /// Full path.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 /// Whether a file name is an input: `*.md` or `*.toml`, not a temporary name.
-pub fn is_input_name(name: &str) -> bool {
+pub(crate) fn is_input_name(name: &str) -> bool {
     let temporary = name.starts_with('.')
         || name.starts_with('~')
         || name.ends_with(".tmp")
@@ -40,7 +38,7 @@ pub fn is_input_name(name: &str) -> bool {
 }
 
 /// Lists the inbox's input files in path order, skipping `behandlet/`, `afvist/` and `.work/`.
-pub fn scan(ws: &Workspace) -> Vec<Candidate> {
+pub(crate) fn scan(ws: &Workspace) -> Vec<Candidate> {
     let mut out = Vec::new();
     walk(&ws.inbox(), "", &mut out);
     out.sort();
@@ -67,20 +65,20 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Candidate>) {
 }
 
 /// Whether a file is complete: unchanged for [`QUIET`] of real time.
-pub fn is_complete(path: &Path) -> bool {
+pub(crate) fn is_complete(path: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(path) else { return false };
     let Ok(modified) = meta.modified() else { return true };
     clock::real_system_time().duration_since(modified).is_ok_and(|age| age >= QUIET)
 }
 
 /// The checker's view of the ledger and the clock.
-pub struct LedgerContext<'a> {
+pub(crate) struct LedgerContext<'a> {
     /// Configuration.
-    pub config: &'a Config,
+    pub(crate) config: &'a Config,
     /// The ledger, if there is one yet.
-    pub ledger: Option<&'a Ledger>,
+    pub(crate) ledger: Option<&'a Ledger>,
     /// Now.
-    pub now: &'a jiff::Zoned,
+    pub(crate) now: &'a jiff::Zoned,
 }
 
 impl Context for LedgerContext<'_> {
@@ -98,7 +96,7 @@ impl Context for LedgerContext<'_> {
 }
 
 /// Where a meeting stands at `now`.
-pub fn meeting_phase(
+pub(crate) fn meeting_phase(
     config: &Config,
     ledger: Option<&Ledger>,
     meeting: Date,
@@ -107,9 +105,10 @@ pub fn meeting_phase(
     let Some(m) = config.meeting(meeting) else { return Phase::Draft };
     if *now >= m.starts_at() {
         Phase::Started
-    } else if ledger
-        .is_some_and(|l| l.documents(meeting, "agenda").is_ok_and(|d| !d.is_empty()))
-    {
+    } else if ledger.is_some_and(|l| {
+        l.meeting_documents(meeting)
+            .is_ok_and(|d| d.iter().any(|d| d.kind == crate::kind::DocKind::Agenda))
+    }) {
         Phase::Sent
     } else {
         Phase::Draft
@@ -118,7 +117,7 @@ pub fn meeting_phase(
 
 /// The verdict on one file.
 #[derive(Debug)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// An agenda item, checked.
     Item(Box<item::CheckedItem>),
     /// An attendance file.
@@ -128,7 +127,7 @@ pub enum Verdict {
 }
 
 /// Reads and checks one file. `dir` is the folder it was dropped in.
-pub fn judge(
+pub(crate) fn judge(
     ws: &Workspace,
     rel: &str,
     bytes: Option<&[u8]>,
@@ -155,7 +154,7 @@ pub fn judge(
             Err(p) => Verdict::Rejected(p),
         }
     } else {
-        match item::check(bytes, &dir, &ws.root, ctx) {
+        match item::check(bytes, &dir, &ws.root, ctx, &crate::world::is_printable) {
             Ok(c) => Verdict::Item(Box::new(c)),
             Err(p) => Verdict::Rejected(p),
         }
@@ -163,7 +162,7 @@ pub fn judge(
 }
 
 /// Reads the `id` of an item file without checking anything else (to detect duplicates).
-pub fn peek_id(bytes: &[u8]) -> Option<String> {
+pub(crate) fn peek_id(bytes: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(bytes).ok()?;
     let rest = text.strip_prefix("\u{feff}").unwrap_or(text).strip_prefix("+++")?;
     let end = rest.find("\n+++")?;
@@ -172,7 +171,7 @@ pub fn peek_id(bytes: &[u8]) -> Option<String> {
 }
 
 /// The problem of a file whose id another file of the same intake has too.
-pub fn duplicate_id(rel: &str, twins: &[String]) -> Problem {
+pub(crate) fn duplicate_id(rel: &str, twins: &[String]) -> Problem {
     let others: Vec<_> =
         twins.iter().filter(|t| *t != rel).map(|t| format!("inbox/{t}")).collect();
     Problem::file(format!("samme id står også i {}", others.join(", ")))
@@ -181,21 +180,21 @@ pub fn duplicate_id(rel: &str, twins: &[String]) -> Problem {
 
 /// What one intake did.
 #[derive(Debug, Default)]
-pub struct Intake {
+pub(crate) struct Intake {
     /// Files taken in (relative names) per meeting.
-    pub accepted: Vec<(String, Date)>,
+    pub(crate) accepted: Vec<(String, Date)>,
     /// Files rejected, with their reports.
-    pub rejected: Vec<(String, String)>,
+    pub(crate) rejected: Vec<(String, String)>,
     /// Meetings whose content changed.
-    pub changed: BTreeSet<Date>,
+    pub(crate) changed: BTreeSet<Date>,
     /// Files left for later because they are still being written.
-    pub waiting: usize,
+    pub(crate) waiting: usize,
 }
 
 /// Takes in every complete file: valid ones into the ledger and `behandlet/<meeting>/`,
 /// invalid ones into `afvist/` with a `.fejl.txt` report. A file is claimed by renaming it
 /// into `inbox/.work/` first, so a crash leaves it there to be processed on the next run.
-pub fn intake(
+pub(crate) fn intake(
     ws: &Workspace,
     config: &Config,
     names: Option<&[String]>,
@@ -204,32 +203,8 @@ pub fn intake(
     renamed: &HashSet<PathBuf>,
 ) -> Result<Intake> {
     let mut summary = Intake::default();
-    // Files claimed by an earlier run that stopped half-way come first.
-    let mut claimed: Vec<Candidate> = Vec::new();
-    let mut leftovers = Vec::new();
-    walk(&ws.work(), "", &mut leftovers);
-    for c in leftovers {
-        claimed.push(c);
-    }
-    for c in scan(ws) {
-        if !renamed.contains(&c.path) && !is_complete(&c.path) {
-            summary.waiting += 1;
-            continue;
-        }
-        let to = ws.work().join(&c.rel);
-        if to.exists() {
-            // A leftover with the same name is processed first; this one waits a run.
-            summary.waiting += 1;
-            continue;
-        }
-        crate::fs::rename(&c.path, &to)?;
-        claimed.push(Candidate { rel: c.rel, path: to });
-    }
-    claimed.sort();
-    claimed.dedup_by(|a, b| a.rel == b.rel);
-
     let mut files: Vec<(Candidate, Option<Vec<u8>>)> = Vec::new();
-    for c in claimed {
+    for c in claim(ws, renamed, &mut summary)? {
         let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
         files.push((c, bytes));
     }
@@ -256,62 +231,109 @@ pub fn intake(
             Some(twins) => Verdict::Rejected(vec![duplicate_id(&c.rel, twins)]),
             None => judge(ws, &c.rel, bytes.as_deref(), &ctx, names),
         };
-        let verdict = match verdict {
-            Verdict::Item(checked) => {
-                let m = checked.item.meeting;
-                let count = *counts
-                    .entry(m)
-                    .or_insert_with(|| ledger.items(m).map(|i| i.len()).unwrap_or(0));
-                let is_new = ledger.item(&checked.item.id)?.is_none();
-                if is_new && count >= MAX_ITEMS_PER_MEETING {
-                    Verdict::Rejected(vec![Problem::file(format!("mødet {m} har allerede {MAX_ITEMS_PER_MEETING} punkter, som er grænsen")).hint("saml punkter, eller flyt nogle til et senere møde")])
-                } else {
-                    if is_new {
-                        counts.insert(m, count + 1);
-                    }
-                    Verdict::Item(checked)
-                }
-            }
-            v => v,
-        };
-        match verdict {
-            Verdict::Item(checked) => {
-                for a in &checked.attachments {
-                    a.store(&ws.attachments())?;
-                }
-                let sha = hex(&Sha256::digest(
-                    serde_json::to_vec(&checked.item).expect("items serialize"),
-                ));
-                let meeting = checked.item.meeting;
-                if ledger
-                    .accept_item(
-                        &checked.item,
-                        &sha,
-                        &format!("inbox/{}", c.rel),
-                        now.timestamp(),
-                    )?
-                    .is_some()
-                {
-                    summary.changed.insert(meeting);
-                }
-                move_processed(ws, &c, meeting)?;
-                summary.accepted.push((c.rel, meeting));
-            }
-            Verdict::Attendance(a) => {
-                if ledger.accept_attendance(&a, now.timestamp())? {
-                    summary.changed.insert(a.meeting);
-                }
-                move_processed(ws, &c, a.meeting)?;
-                summary.accepted.push((c.rel, a.meeting));
-            }
-            Verdict::Rejected(problems) => {
-                let report = reject(ws, &c, &problems, now.timestamp())?;
-                ledger.reject(&format!("inbox/{}", c.rel), &report, now.timestamp())?;
-                summary.rejected.push((c.rel, report));
-            }
-        }
+        let verdict = within_limit(ledger, &mut counts, verdict)?;
+        apply(ws, ledger, now, c, verdict, &mut summary)?;
     }
     Ok(summary)
+}
+
+/// Claims every complete file by renaming it into `inbox/.work/`; files claimed by an
+/// earlier run that stopped half-way come first. Files still being written are counted in
+/// `summary.waiting` and left.
+fn claim(
+    ws: &Workspace,
+    renamed: &HashSet<PathBuf>,
+    summary: &mut Intake,
+) -> Result<Vec<Candidate>> {
+    let mut claimed: Vec<Candidate> = Vec::new();
+    walk(&ws.work(), "", &mut claimed);
+    for c in scan(ws) {
+        if !renamed.contains(&c.path) && !is_complete(&c.path) {
+            summary.waiting += 1;
+            continue;
+        }
+        let to = ws.work().join(&c.rel);
+        if to.exists() {
+            // A leftover with the same name is processed first; this one waits a run.
+            summary.waiting += 1;
+            continue;
+        }
+        crate::fs::rename(&c.path, &to)?;
+        claimed.push(Candidate { rel: c.rel, path: to });
+    }
+    claimed.sort();
+    claimed.dedup_by(|a, b| a.rel == b.rel);
+    Ok(claimed)
+}
+
+/// Rejects a new item for a meeting that already has the most items a meeting may have;
+/// `counts` keeps each meeting's count through the intake.
+fn within_limit(
+    ledger: &Ledger,
+    counts: &mut BTreeMap<Date, usize>,
+    verdict: Verdict,
+) -> Result<Verdict> {
+    let Verdict::Item(checked) = verdict else { return Ok(verdict) };
+    let m = checked.item.meeting;
+    let count =
+        *counts.entry(m).or_insert_with(|| ledger.items(m).map(|i| i.len()).unwrap_or(0));
+    let is_new = ledger.item(&checked.item.id)?.is_none();
+    if is_new && count >= MAX_ITEMS_PER_MEETING {
+        return Ok(Verdict::Rejected(vec![
+            Problem::file(format!(
+                "mødet {m} har allerede {MAX_ITEMS_PER_MEETING} punkter, som er grænsen"
+            ))
+            .hint("saml punkter, eller flyt nogle til et senere møde"),
+        ]));
+    }
+    if is_new {
+        counts.insert(m, count + 1);
+    }
+    Ok(Verdict::Item(checked))
+}
+
+/// Carries out a verdict on a claimed file: an item or attendance into the ledger and
+/// `behandlet/<meeting>/`, a rejection into `afvist/` with its report.
+fn apply(
+    ws: &Workspace,
+    ledger: &mut Ledger,
+    now: &jiff::Zoned,
+    c: Candidate,
+    verdict: Verdict,
+    summary: &mut Intake,
+) -> Result<()> {
+    match verdict {
+        Verdict::Item(checked) => {
+            for a in &checked.attachments {
+                a.store(&ws.attachments())?;
+            }
+            let sha =
+                sha256_hex(&serde_json::to_vec(&checked.item).expect("items serialize"));
+            let meeting = checked.item.meeting;
+            let source = format!("inbox/{}", c.rel);
+            if ledger
+                .accept_item(&checked.item, &sha, &source, now.timestamp())?
+                .is_some()
+            {
+                summary.changed.insert(meeting);
+            }
+            move_processed(ws, &c, meeting)?;
+            summary.accepted.push((c.rel, meeting));
+        }
+        Verdict::Attendance(a) => {
+            if ledger.accept_attendance(&a, now.timestamp())? {
+                summary.changed.insert(a.meeting);
+            }
+            move_processed(ws, &c, a.meeting)?;
+            summary.accepted.push((c.rel, a.meeting));
+        }
+        Verdict::Rejected(problems) => {
+            let report = reject(ws, &c, &problems, now.timestamp())?;
+            ledger.reject(&format!("inbox/{}", c.rel), &report, now.timestamp())?;
+            summary.rejected.push((c.rel, report));
+        }
+    }
+    Ok(())
 }
 
 fn move_processed(ws: &Workspace, c: &Candidate, meeting: Date) -> Result<()> {

@@ -3,27 +3,22 @@
 
 use std::path::Path;
 
+use crate::config::{PLACEHOLDER, PLACEHOLDER_DOMAIN};
 use crate::error::{Error, Result};
-
-/// Placeholder text that `kkr check` reports as not filled in.
-pub const PLACEHOLDER: &str = "UDFYLD";
-
-/// The domain of placeholder addresses (reserved, never delivered).
-pub const PLACEHOLDER_DOMAIN: &str = "example.invalid";
 
 /// One of the five councils.
 #[derive(Debug, Clone, Copy)]
-pub struct CouncilInfo {
+pub(crate) struct CouncilInfo {
     /// Region, e.g. `Hovedstaden`.
-    pub region: &'static str,
+    pub(crate) region: &'static str,
     /// Slug, e.g. `kkr-hovedstaden`.
-    pub slug: &'static str,
+    pub(crate) slug: &'static str,
     /// Members (two per municipality).
-    pub members: usize,
+    pub(crate) members: usize,
 }
 
 /// The five KKRs, 2026–2030.
-pub const COUNCILS: [CouncilInfo; 5] = [
+pub(crate) const COUNCILS: [CouncilInfo; 5] = [
     CouncilInfo { region: "Nordjylland", slug: "kkr-nordjylland", members: 22 },
     CouncilInfo { region: "Midtjylland", slug: "kkr-midtjylland", members: 38 },
     CouncilInfo { region: "Syddanmark", slug: "kkr-syddanmark", members: 44 },
@@ -32,7 +27,7 @@ pub const COUNCILS: [CouncilInfo; 5] = [
 ];
 
 /// Finds a council by region (`Hovedstaden`, any case) or slug (`kkr-hovedstaden`).
-pub fn find(name: &str) -> Option<CouncilInfo> {
+pub(crate) fn find(name: &str) -> Option<CouncilInfo> {
     let n = name.trim().to_lowercase();
     let n = n.strip_prefix("kkr ").unwrap_or(&n);
     COUNCILS.iter().copied().find(|c| {
@@ -142,7 +137,7 @@ guests = ["Direktør for KL, Navn Navnesen"]
 
 /// Creates the workspace `dir` for the council `name`; refuses a folder that already has a
 /// `council.toml`.
-pub fn init(dir: &Path, name: Option<&str>, year: i16) -> Result<String> {
+pub(crate) fn init(dir: &Path, name: Option<&str>, year: i16) -> Result<String> {
     let names = COUNCILS.iter().map(|c| c.region).collect::<Vec<_>>().join(", ");
     let name = name.ok_or_else(|| {
         Error::Usage(format!("angiv rådet med --council, et af: {names}"))

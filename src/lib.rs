@@ -4,32 +4,41 @@
 //! what is due; `edition` + `render` (Typst, via `world`) make PDFs; `mail` + `deliver` send
 //! them. See docs/ARCHITECTURE.md.
 
-pub mod args;
+mod args;
+pub mod attachment;
 pub mod clock;
-pub mod commands;
+mod cmd;
 pub mod config;
 pub mod daemon;
-pub mod deliver;
+mod deliver;
+pub mod document;
 pub mod edition;
 pub mod error;
-pub mod fs;
-pub mod ics;
-pub mod inbox;
-pub mod init;
+mod fs;
+mod hash;
+mod ics;
+mod inbox;
+mod init;
 pub mod item;
+pub mod kind;
 pub mod ledger;
 pub mod mail;
 pub mod markdown;
-pub mod pdfpage;
-pub mod publish;
+mod notice;
+mod pdfpage;
+mod publish;
 pub mod render;
 pub mod report;
+pub mod roster;
 pub mod schedule;
-pub mod shutdown;
+mod shutdown;
 pub mod site;
-pub mod spanned;
+mod smtp;
+mod spanned;
+pub mod term;
+mod watch;
 pub mod workspace;
-pub mod world;
+mod world;
 
 use std::error::Error as _;
 use std::process::ExitCode;
@@ -41,47 +50,6 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::workspace::Workspace;
 
-/// Exit code: invalid input.
-pub const EXIT_INVALID: u8 = 1;
-/// Exit code: usage error.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code: a temporary failure; it will be retried.
-pub const EXIT_TRANSIENT: u8 = 3;
-/// Exit code: anything else.
-pub const EXIT_OTHER: u8 = 4;
-
-/// Writes to standard output. When the reader has gone (`kkr check | head`), the rest of
-/// the output is dropped and the command still finishes with its own exit code; another
-/// output error is reported once on standard error.
-pub fn out(args: std::fmt::Arguments<'_>) {
-    use std::io::Write as _;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static GONE: AtomicBool = AtomicBool::new(false);
-    if GONE.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
-        GONE.store(true, Ordering::Relaxed);
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("fejl: kunne ikke skrive til standard output: {e}");
-        }
-    }
-}
-
-/// `print!` through [`out`].
-#[macro_export]
-macro_rules! out {
-    ($($arg:tt)*) => { $crate::out(format_args!($($arg)*)) };
-}
-
-/// `println!` through [`out`].
-#[macro_export]
-macro_rules! outln {
-    () => { $crate::out(format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::out(format_args!("{}\n", format_args!($($arg)*))) };
-}
-
 /// Parses the command line, runs the command and turns the result into an exit code.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -90,11 +58,11 @@ pub fn run() -> ExitCode {
             return match danish_usage_error(&e) {
                 Some(text) => {
                     eprint!("{text}");
-                    ExitCode::from(EXIT_USAGE)
+                    ExitCode::from(term::EXIT_USAGE)
                 }
                 None => {
                     let _ = e.print();
-                    ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 })
+                    ExitCode::from(if e.use_stderr() { term::EXIT_USAGE } else { 0 })
                 }
             };
         }
@@ -222,64 +190,37 @@ fn print_error(e: &Error) {
 fn dispatch(cli: Cli) -> error::Result<u8> {
     let dirs =
         if cli.global.dir.is_empty() { vec![".".into()] } else { cli.global.dir.clone() };
-    let many = dirs.len() > 1;
     let many_ok = match &cli.command {
         Command::Run(_) | Command::Status(_) => true,
         Command::Publish(cmd) => cmd.all,
         _ => false,
     };
-    if many && !many_ok {
+    if dirs.len() > 1 && !many_ok {
         return Err(Error::Usage(
             "flere -C gælder kun kkr run, kkr status og kkr publish --alle; angiv én arbejdsmappe"
                 .into(),
         ));
     }
-    let workspaces: Vec<Workspace> = dirs.into_iter().map(Workspace::new).collect();
-    let ws = workspaces[0].clone();
     let clock = match &cli.global.now {
         Some(now) => {
             Clock::starting_at(clock::parse_now(now).map_err(Error::Usage)?.timestamp())
         }
         None => Clock::system(),
     };
-    match cli.command {
-        Command::Run(cmd) => {
-            daemon::run_all(workspaces, clock, cli.global.dry_run, cmd.once)
-        }
-        Command::Check => commands::check(&ws, &clock),
-        Command::Status(cmd) => {
-            let mut code = 0;
-            for ws in &workspaces {
-                code = code.max(commands::status(
-                    ws,
-                    &clock,
-                    cmd.meeting.as_deref(),
-                    cmd.json,
-                )?);
-            }
-            Ok(code)
-        }
-        Command::Render(cmd) => commands::render(&ws, &clock, &cmd),
-        Command::Send(cmd) => daemon::send(ws, clock, cli.global.dry_run, &cmd),
-        Command::Publish(cmd) => match &cmd.meeting {
-            Some(meeting) => daemon::publish(ws, clock, meeting),
-            None => daemon::publish_all(workspaces, clock, !cli.global.quiet),
-        },
-        Command::Completions(cmd) => {
-            use clap::CommandFactory;
-            clap_complete::generate(
-                cmd.shell,
-                &mut Cli::command(),
-                "kkr",
-                &mut std::io::stdout(),
-            );
-            Ok(0)
-        }
-        Command::Init(cmd) => {
-            let now = clock.now();
-            let year = if now.month() >= 7 { now.year() + 1 } else { now.year() };
-            crate::outln!("{}", init::init(&cmd.dir, cmd.council.as_deref(), year)?);
-            Ok(0)
-        }
+    let env = cmd::Env {
+        workspaces: dirs.into_iter().map(Workspace::new).collect(),
+        clock,
+        dry_run: cli.global.dry_run,
+        quiet: cli.global.quiet,
+    };
+    match &cli.command {
+        Command::Run(c) => cmd::run::run(&env, c),
+        Command::Check => cmd::check::check(&env),
+        Command::Status(c) => cmd::status::run(&env, c),
+        Command::Render(c) => cmd::render::render(&env, c),
+        Command::Send(c) => cmd::send::send(&env, c),
+        Command::Publish(c) => cmd::publish::publish(&env, c),
+        Command::Completions(c) => cmd::completions::completions(&env, c),
+        Command::Init(c) => cmd::init::init(&env, c),
     }
 }

@@ -1,4 +1,5 @@
-//! Members' mail: composed from Handlebars templates with lettre, handed to a transport.
+//! Mail: messages composed from Handlebars templates with lettre, the `Transport` seam they are
+//! handed to, and the dry-run transport that writes them as `.eml` files.
 
 use std::path::{Path, PathBuf};
 
@@ -12,12 +13,13 @@ use sha2::{Digest, Sha256};
 
 use crate::config::MailConfig;
 use crate::error::{Error, Result};
-use crate::item::hex;
+use crate::hash::hex;
 
 /// The built-in mail templates; `templates/mail/NAME` in the workspace overrides each.
-pub const BUILTIN: [(&str, &str); 2] = [
+pub const BUILTIN: [(&str, &str); 3] = [
     ("agenda.txt", include_str!("../templates/mail/agenda.txt.hbs")),
     ("agenda.html", include_str!("../templates/mail/agenda.html.hbs")),
+    ("failures.txt", include_str!("../templates/mail/failures.txt.hbs")),
 ];
 
 /// One agenda line in a mail.
@@ -176,6 +178,42 @@ impl Mailer {
     }
 }
 
+/// A message to the secretariat about kkr's own work, its plain text from the template
+/// `name` (`templates/mail/NAME.txt.hbs`) with `data`.
+pub struct Notice<'a, T: Serialize> {
+    /// Who gets it.
+    pub to: Vec<Mailbox>,
+    /// Subject line.
+    pub subject: String,
+    /// Our Message-ID.
+    pub message_id: String,
+    /// The Date header.
+    pub date: Timestamp,
+    /// The text template, without `.txt`.
+    pub template: &'a str,
+    /// What the template shows.
+    pub data: &'a T,
+}
+
+impl Mailer {
+    /// Composes a notice to the secretariat (plain text).
+    pub fn notice<T: Serialize>(&self, from: &Mailbox, n: &Notice<T>) -> Result<Message> {
+        let name = format!("{}.txt", n.template);
+        let body = self.text.render(&name, n.data).map_err(|e| {
+            Error::Compose(format!("skabelonen templates/mail/{name}.hbs: {e}"))
+        })?;
+        let mut builder = Message::builder()
+            .from(from.clone())
+            .subject(n.subject.clone())
+            .message_id(Some(n.message_id.clone()))
+            .date(std::time::SystemTime::from(n.date));
+        for to in &n.to {
+            builder = builder.to(to.clone());
+        }
+        builder.body(body).map_err(|e| Error::Compose(e.to_string()))
+    }
+}
+
 /// The Message-ID of a document for a recipient: the same on every attempt, so a resend
 /// after a crash can be recognised by mail systems.
 pub fn message_id(
@@ -193,10 +231,24 @@ pub fn message_id(
     format!("<{slug}.{meeting}.{stem}.{}@{}>", &digest[..20], from.email.domain())
 }
 
+/// What became of one message handed to a transport: the server's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Accepted (or written, in a dry run).
+    Sent,
+    /// Refused for now (a 4xx, a timeout, no connection): try again later.
+    Defer(String),
+    /// Refused for good (a 5xx): this recipient will not get it this way.
+    Bounce(String),
+    /// Refused because the message is too large (552, 5.3.4).
+    TooLarge(String),
+}
+
 /// Where messages go: one required primitive.
 pub trait Transport {
-    /// Hands one message for one recipient to the transport. `key` names it uniquely.
-    fn send(&mut self, key: &str, message: &Message) -> Result<()>;
+    /// Hands one message for one recipient to the transport. `key` names it uniquely. An
+    /// error is a local failure (a file that could not be written), not the server's word.
+    fn send(&mut self, key: &str, message: &Message) -> Result<Attempt>;
 }
 
 /// A dry run: each message becomes an `.eml` file, written atomically.
@@ -213,7 +265,7 @@ impl DryRun {
 }
 
 impl Transport for DryRun {
-    fn send(&mut self, key: &str, message: &Message) -> Result<()> {
+    fn send(&mut self, key: &str, message: &Message) -> Result<Attempt> {
         let name: String = key
             .chars()
             .map(|c| if c.is_alphanumeric() || "@.-_".contains(c) { c } else { '_' })
@@ -221,7 +273,8 @@ impl Transport for DryRun {
         crate::fs::write_atomic(
             &self.dir.join(format!("{name}.eml")),
             &message.formatted(),
-        )
+        )?;
+        Ok(Attempt::Sent)
     }
 }
 

@@ -103,174 +103,207 @@ enum Frame {
 /// Converts Markdown to blocks. Raw HTML and images become literal text; nothing is executed.
 pub fn to_blocks(markdown: &str) -> Vec<Block> {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let mut stack: Vec<Frame> = vec![Frame::Blocks(Vec::new())];
-    // Extra data of open containers, parallel to the tags that opened them.
-    let mut tables: Vec<TableBuild> = Vec::new();
-    let mut lists: Vec<(bool, u64, Vec<Vec<Block>>)> = Vec::new();
-    let mut links: Vec<String> = Vec::new();
-
+    let mut builder = Builder {
+        stack: vec![Frame::Blocks(Vec::new())],
+        tables: Vec::new(),
+        lists: Vec::new(),
+        links: Vec::new(),
+    };
     for event in Parser::new_ext(markdown, options) {
+        builder.event(event);
+    }
+    builder.finish()
+}
+
+/// One conversion under way: the frames being built and the extra data of open containers.
+struct Builder {
+    /// What is being built at each level of nesting; the first frame is the document.
+    stack: Vec<Frame>,
+    /// Open tables, innermost last (parallel to the tags that opened them).
+    tables: Vec<TableBuild>,
+    /// Open lists: numbered, first number, and the entries so far.
+    lists: Vec<(bool, u64, Vec<Vec<Block>>)>,
+    /// The targets of open links.
+    links: Vec<String>,
+}
+
+impl Builder {
+    /// Takes one parser event.
+    fn event(&mut self, event: Event<'_>) {
+        let stack = &mut self.stack;
         match event {
-            Event::Start(tag) => match tag {
-                Tag::Paragraph
-                | Tag::Heading { .. }
-                | Tag::Emphasis
-                | Tag::Strong
-                | Tag::Strikethrough
-                | Tag::TableCell
-                | Tag::Image { .. } => stack.push(Frame::Inlines(Vec::new())),
-                Tag::Link { dest_url, .. } => {
-                    links.push(dest_url.into_string());
-                    stack.push(Frame::Inlines(Vec::new()));
-                }
-                Tag::BlockQuote(_)
-                | Tag::Item
-                | Tag::FootnoteDefinition(_)
-                | Tag::HtmlBlock => stack.push(Frame::Blocks(Vec::new())),
-                Tag::CodeBlock(_) => stack.push(Frame::Inlines(Vec::new())),
-                Tag::List(start) => {
-                    lists.push((start.is_some(), start.unwrap_or(1), Vec::new()))
-                }
-                Tag::Table(align) => {
-                    let align = align.iter().map(|a| match a {
-                        Alignment::None => "none",
-                        Alignment::Left => "left",
-                        Alignment::Center => "center",
-                        Alignment::Right => "right",
-                    });
-                    tables.push((align.collect(), Vec::new(), Vec::new(), false));
-                }
-                Tag::TableHead => {
-                    if let Some(t) = tables.last_mut() {
-                        t.3 = true;
-                    }
-                }
-                Tag::TableRow => {
-                    if let Some(t) = tables.last_mut() {
-                        t.2.push(Vec::new());
-                    }
-                }
-                _ => stack.push(Frame::Inlines(Vec::new())),
-            },
-            Event::End(end) => {
-                match end {
-                    TagEnd::List(_) => {
-                        if let Some((ordered, start, items)) = lists.pop() {
-                            push_block(&mut stack, Block::List { ordered, start, items });
-                        }
-                        continue;
-                    }
-                    TagEnd::Table => {
-                        if let Some((align, header, rows, _)) = tables.pop() {
-                            push_block(&mut stack, Block::Table { align, header, rows });
-                        }
-                        continue;
-                    }
-                    TagEnd::TableHead => {
-                        if let Some(t) = tables.last_mut() {
-                            t.3 = false;
-                        }
-                        continue;
-                    }
-                    TagEnd::TableRow => continue,
-                    _ => {}
-                }
-                let frame = stack.pop().unwrap_or(Frame::Inlines(Vec::new()));
-                match (end, frame) {
-                    (TagEnd::Paragraph, Frame::Inlines(inlines)) => {
-                        push_block(&mut stack, Block::Paragraph { inlines })
-                    }
-                    (TagEnd::Heading(level), Frame::Inlines(inlines)) => push_block(
-                        &mut stack,
-                        Block::Heading { level: level as u8, inlines },
-                    ),
-                    (TagEnd::Emphasis, Frame::Inlines(inlines)) => {
-                        push_inline(&mut stack, Inline::Emph { inlines })
-                    }
-                    (TagEnd::Strong, Frame::Inlines(inlines)) => {
-                        push_inline(&mut stack, Inline::Strong { inlines })
-                    }
-                    (TagEnd::Strikethrough, Frame::Inlines(inlines)) => {
-                        push_inline(&mut stack, Inline::Strike { inlines })
-                    }
-                    (TagEnd::Link, Frame::Inlines(inlines)) => {
-                        let url = links.pop().unwrap_or_default();
-                        push_inline(&mut stack, Inline::Link { url, inlines });
-                    }
-                    (TagEnd::Image, Frame::Inlines(inlines)) => {
-                        // Images in the body are not fetched; their description stays as text.
-                        for i in inlines {
-                            push_inline(&mut stack, i);
-                        }
-                    }
-                    (TagEnd::CodeBlock, Frame::Inlines(inlines)) => {
-                        let text = inlines.iter().map(plain).collect::<String>();
-                        push_block(
-                            &mut stack,
-                            Block::Code { text: text.trim_end_matches('\n').to_owned() },
-                        );
-                    }
-                    (TagEnd::TableCell, Frame::Inlines(inlines)) => {
-                        if let Some(t) = tables.last_mut() {
-                            if t.3 {
-                                t.1.push(inlines);
-                            } else if let Some(row) = t.2.last_mut() {
-                                row.push(inlines);
-                            }
-                        }
-                    }
-                    (TagEnd::Item, Frame::Blocks(blocks)) => {
-                        if let Some(l) = lists.last_mut() {
-                            l.2.push(blocks);
-                        }
-                    }
-                    (TagEnd::BlockQuote(_), Frame::Blocks(blocks)) => {
-                        push_block(&mut stack, Block::Quote { blocks })
-                    }
-                    (_, Frame::Blocks(blocks)) => {
-                        blocks.into_iter().for_each(|b| push_block(&mut stack, b))
-                    }
-                    (_, Frame::Inlines(inlines)) => {
-                        inlines.into_iter().for_each(|i| push_inline(&mut stack, i))
-                    }
-                }
-            }
+            Event::Start(tag) => self.start(tag),
+            Event::End(end) => self.end(end),
             Event::Text(t)
             | Event::Html(t)
             | Event::InlineHtml(t)
             | Event::InlineMath(t)
             | Event::DisplayMath(t)
             | Event::FootnoteReference(t) => {
-                push_inline(&mut stack, Inline::Text { text: t.into_string() })
+                push_inline(stack, Inline::Text { text: t.into_string() })
             }
-            Event::Code(t) => {
-                push_inline(&mut stack, Inline::Code { text: t.into_string() })
-            }
-            Event::SoftBreak => {
-                push_inline(&mut stack, Inline::Text { text: " ".into() })
-            }
-            Event::HardBreak => push_inline(&mut stack, Inline::Linebreak),
-            Event::Rule => push_block(&mut stack, Block::Rule),
+            Event::Code(t) => push_inline(stack, Inline::Code { text: t.into_string() }),
+            Event::SoftBreak => push_inline(stack, Inline::Text { text: " ".into() }),
+            Event::HardBreak => push_inline(stack, Inline::Linebreak),
+            Event::Rule => push_block(stack, Block::Rule),
             Event::TaskListMarker(done) => push_inline(
-                &mut stack,
+                stack,
                 Inline::Text { text: if done { "☒ " } else { "☐ " }.into() },
             ),
         }
     }
-    while stack.len() > 1 {
-        match stack.pop() {
-            Some(Frame::Blocks(b)) => {
-                b.into_iter().for_each(|b| push_block(&mut stack, b))
+
+    /// Opens a frame for a tag, or records a list's, table's or link's data.
+    fn start(&mut self, tag: Tag<'_>) {
+        match tag {
+            Tag::Paragraph
+            | Tag::Heading { .. }
+            | Tag::Emphasis
+            | Tag::Strong
+            | Tag::Strikethrough
+            | Tag::TableCell
+            | Tag::Image { .. } => self.stack.push(Frame::Inlines(Vec::new())),
+            Tag::Link { dest_url, .. } => {
+                self.links.push(dest_url.into_string());
+                self.stack.push(Frame::Inlines(Vec::new()));
             }
-            Some(Frame::Inlines(i)) => {
-                i.into_iter().for_each(|i| push_inline(&mut stack, i))
+            Tag::BlockQuote(_)
+            | Tag::Item
+            | Tag::FootnoteDefinition(_)
+            | Tag::HtmlBlock => self.stack.push(Frame::Blocks(Vec::new())),
+            Tag::CodeBlock(_) => self.stack.push(Frame::Inlines(Vec::new())),
+            Tag::List(start) => {
+                self.lists.push((start.is_some(), start.unwrap_or(1), Vec::new()))
             }
-            None => {}
+            Tag::Table(align) => {
+                let align = align.iter().map(|a| match a {
+                    Alignment::None => "none",
+                    Alignment::Left => "left",
+                    Alignment::Center => "center",
+                    Alignment::Right => "right",
+                });
+                self.tables.push((align.collect(), Vec::new(), Vec::new(), false));
+            }
+            Tag::TableHead => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.3 = true;
+                }
+            }
+            Tag::TableRow => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.2.push(Vec::new());
+                }
+            }
+            _ => self.stack.push(Frame::Inlines(Vec::new())),
         }
     }
-    match stack.pop() {
-        Some(Frame::Blocks(blocks)) => blocks,
-        _ => Vec::new(),
+
+    /// Closes a list or table, or the frame the tag opened.
+    fn end(&mut self, end: TagEnd) {
+        match end {
+            TagEnd::List(_) => {
+                if let Some((ordered, start, items)) = self.lists.pop() {
+                    push_block(&mut self.stack, Block::List { ordered, start, items });
+                }
+            }
+            TagEnd::Table => {
+                if let Some((align, header, rows, _)) = self.tables.pop() {
+                    push_block(&mut self.stack, Block::Table { align, header, rows });
+                }
+            }
+            TagEnd::TableHead => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.3 = false;
+                }
+            }
+            TagEnd::TableRow => {}
+            _ => {
+                let frame = self.stack.pop().unwrap_or(Frame::Inlines(Vec::new()));
+                self.close(end, frame);
+            }
+        }
+    }
+
+    /// Turns a closed frame into what its tag makes and adds it to the enclosing frame.
+    fn close(&mut self, end: TagEnd, frame: Frame) {
+        let stack = &mut self.stack;
+        match (end, frame) {
+            (TagEnd::Paragraph, Frame::Inlines(inlines)) => {
+                push_block(stack, Block::Paragraph { inlines })
+            }
+            (TagEnd::Heading(level), Frame::Inlines(inlines)) => {
+                push_block(stack, Block::Heading { level: level as u8, inlines })
+            }
+            (TagEnd::Emphasis, Frame::Inlines(inlines)) => {
+                push_inline(stack, Inline::Emph { inlines })
+            }
+            (TagEnd::Strong, Frame::Inlines(inlines)) => {
+                push_inline(stack, Inline::Strong { inlines })
+            }
+            (TagEnd::Strikethrough, Frame::Inlines(inlines)) => {
+                push_inline(stack, Inline::Strike { inlines })
+            }
+            (TagEnd::Link, Frame::Inlines(inlines)) => {
+                let url = self.links.pop().unwrap_or_default();
+                push_inline(stack, Inline::Link { url, inlines });
+            }
+            (TagEnd::Image, Frame::Inlines(inlines)) => {
+                // Images in the body are not fetched; their description stays as text.
+                for i in inlines {
+                    push_inline(stack, i);
+                }
+            }
+            (TagEnd::CodeBlock, Frame::Inlines(inlines)) => {
+                let text = inlines.iter().map(plain).collect::<String>();
+                push_block(
+                    stack,
+                    Block::Code { text: text.trim_end_matches('\n').to_owned() },
+                );
+            }
+            (TagEnd::TableCell, Frame::Inlines(inlines)) => {
+                if let Some(t) = self.tables.last_mut() {
+                    if t.3 {
+                        t.1.push(inlines);
+                    } else if let Some(row) = t.2.last_mut() {
+                        row.push(inlines);
+                    }
+                }
+            }
+            (TagEnd::Item, Frame::Blocks(blocks)) => {
+                if let Some(l) = self.lists.last_mut() {
+                    l.2.push(blocks);
+                }
+            }
+            (TagEnd::BlockQuote(_), Frame::Blocks(blocks)) => {
+                push_block(stack, Block::Quote { blocks })
+            }
+            (_, Frame::Blocks(blocks)) => {
+                blocks.into_iter().for_each(|b| push_block(stack, b))
+            }
+            (_, Frame::Inlines(inlines)) => {
+                inlines.into_iter().for_each(|i| push_inline(stack, i))
+            }
+        }
+    }
+
+    /// Closes what the document left open and returns its blocks.
+    fn finish(mut self) -> Vec<Block> {
+        let stack = &mut self.stack;
+        while stack.len() > 1 {
+            match stack.pop() {
+                Some(Frame::Blocks(b)) => {
+                    b.into_iter().for_each(|b| push_block(stack, b))
+                }
+                Some(Frame::Inlines(i)) => {
+                    i.into_iter().for_each(|i| push_inline(stack, i))
+                }
+                None => {}
+            }
+        }
+        match stack.pop() {
+            Some(Frame::Blocks(blocks)) => blocks,
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::ops::Range;
 /// PDF fonts that Typst embeds. Typst 0.15 cannot place PDF pages in PDF/A or PDF/UA output;
 /// SVG pages it can. The glyph outlines are then given integer coordinates
 /// ([`integer_glyph_outlines`]).
-pub fn page_svgs(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn page_svgs(bytes: &[u8]) -> Vec<String> {
     use hayro_svg::hayro_interpret::InterpreterSettings;
     use hayro_svg::hayro_interpret::font::{FontData, FontQuery, StandardFont};
     use std::sync::Arc;
@@ -71,7 +71,7 @@ const SCALE: f64 = 1000.0;
 /// stroke or paint server inherited from an ancestor (a stroke width, a pattern or a clip in
 /// the glyph's own coordinates would need scaling too). Anything else, an SVG with CSS
 /// styles, or one that does not parse, is left unchanged.
-pub fn integer_glyph_outlines(svg: &str) -> String {
+pub(crate) fn integer_glyph_outlines(svg: &str) -> String {
     let Ok(doc) = roxmltree::Document::parse(svg) else { return svg.to_owned() };
     // CSS could paint or stroke the glyphs in their own coordinates (hayro only puts a
     // background colour on the root).

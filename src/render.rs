@@ -9,7 +9,7 @@ use std::time::Duration;
 use typst::World;
 use typst::WorldExt;
 use typst::diag::{Severity, SourceDiagnostic};
-use typst::foundations::{Datetime, Smart};
+use typst::foundations::{Bytes, Datetime, Smart};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
@@ -139,10 +139,7 @@ impl Renderer {
                 meeting["logo"] = logo.into();
                 patched = doc.clone();
                 let bytes = serde_json::to_vec(&meeting).expect("JSON values serialize");
-                patched.files.insert(
-                    "data/meeting.json".into(),
-                    typst::foundations::Bytes::new(bytes),
-                );
+                patched.files.insert("data/meeting.json".into(), bytes);
                 &patched
             }
             _ => doc,
@@ -176,6 +173,59 @@ impl Renderer {
     }
 }
 
+/// Renders documents, results in their order. With a `second` renderer (an archive
+/// rebuild, hundreds of documents) both cores work: the council's warm renderer and the
+/// second one each take the next document until all are done. `tick` is called after each.
+pub fn render_many(
+    renderer: &mut Renderer,
+    second: Option<Renderer>,
+    docs: &[&DocData],
+    tick: &(dyn Fn() + Sync),
+) -> Vec<Result<Vec<u8>>> {
+    let Some(mut second) = second else {
+        return docs
+            .iter()
+            .map(|d| {
+                let pdf = renderer.render(d);
+                tick();
+                pdf
+            })
+            .collect();
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<Vec<u8>>>>> =
+        std::sync::Mutex::new(docs.iter().map(|_| None).collect());
+    std::thread::scope(|s| {
+        for r in [renderer, &mut second] {
+            let (next, results, tick) = (&next, &results, &tick);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(doc) = docs.get(i) else { break };
+                    let pdf = r.render(doc);
+                    tick();
+                    if let Ok(mut results) = results.lock() {
+                        results[i] = Some(pdf);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(Error::Render {
+                    document: String::new(),
+                    diagnostics: "Typst stoppede uventet under opsætningen".into(),
+                })
+            })
+        })
+        .collect()
+}
+
 /// Hashes a folder's files (relative name, size, modification time) and those of its
 /// subfolders, which templates may import from, in name order; at most four levels deep.
 fn hash_folder(h: &mut sha2::Sha256, dir: &std::path::Path, depth: usize) {
@@ -206,7 +256,9 @@ fn render_in(world: &mut DocWorld, doc: &DocData) -> Result<Vec<u8>> {
     let local = doc.date.to_zoned(clock::tz().clone());
     let dt = local.datetime();
     let today = Datetime::from_ymd(dt.year().into(), dt.month() as u8, dt.day() as u8);
-    world.prepare(doc.template, doc.files.clone(), today);
+    let data =
+        doc.files.iter().map(|(path, bytes)| (path.clone(), Bytes::new(bytes.clone())));
+    world.prepare(doc.template, data.collect(), today);
     let world = &*world;
     let result = catch_unwind(AssertUnwindSafe(|| compile(world, doc, &local)));
     typst::comemo::evict(10);
@@ -258,7 +310,7 @@ fn compile(world: &DocWorld, doc: &DocData, local: &jiff::Zoned) -> Result<Vec<u
 }
 
 /// Formats Typst diagnostics as `templates/agenda.typ:12:5: fejl: …` lines.
-pub fn format_diagnostics(world: &DocWorld, diags: &[SourceDiagnostic]) -> String {
+pub(crate) fn format_diagnostics(world: &DocWorld, diags: &[SourceDiagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
         let severity = match d.severity {
@@ -289,10 +341,7 @@ mod tests {
 
     fn doc() -> DocData {
         let mut files = std::collections::BTreeMap::new();
-        files.insert(
-            "data/meeting.json".to_owned(),
-            typst::foundations::Bytes::new(b"{}".to_vec()),
-        );
+        files.insert("data/meeting.json".to_owned(), b"{}".to_vec());
         DocData {
             template: "test.typ",
             files,

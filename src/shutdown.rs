@@ -10,12 +10,12 @@ type Waker = Box<dyn Fn() + Send>;
 static WAKERS: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
 
 /// Whether a stop was asked for.
-pub fn requested() -> bool {
+pub(crate) fn requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
 /// Installs the signal handler (once per process).
-pub fn install() {
+pub(crate) fn install() {
     INSTALL.call_once(|| {
         let result = ctrlc::set_handler(|| {
             if STOP.swap(true, Ordering::SeqCst) {
@@ -38,7 +38,7 @@ pub fn install() {
 }
 
 /// Registers something to call on the first signal, so a sleeping loop notices at once.
-pub fn on_stop(wake: impl Fn() + Send + 'static) {
+pub(crate) fn on_stop(wake: impl Fn() + Send + 'static) {
     if let Ok(mut wakers) = WAKERS.lock() {
         wakers.push(Box::new(wake));
     }
@@ -46,7 +46,7 @@ pub fn on_stop(wake: impl Fn() + Send + 'static) {
 
 /// Sleeps for `duration` unless a stop is requested first; returns whether it slept the
 /// whole time (false: stop).
-pub fn sleep(duration: std::time::Duration) -> bool {
+pub(crate) fn sleep(duration: std::time::Duration) -> bool {
     let end = std::time::Instant::now() + duration;
     while !requested() {
         let left = end.saturating_duration_since(std::time::Instant::now());

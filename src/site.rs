@@ -7,6 +7,7 @@ use jiff::{Timestamp, Zoned};
 use serde_json::json;
 
 use crate::clock;
+use crate::kind::DocKind;
 
 /// An item as the public may see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -26,6 +27,8 @@ pub struct PublicItem {
 pub struct SiteFile {
     /// Path under the site root, e.g. `2027-01-28/referat-offentlig.pdf`.
     pub path: String,
+    /// Which document it is.
+    pub kind: DocKind,
     /// What it is, in Danish (`Dagsorden`, `Beslutningsreferat`).
     pub label: String,
     /// SHA-256, hex.
@@ -152,10 +155,7 @@ pub fn feed_atom(
     let minutes: Vec<(&SiteMeeting, &SiteFile)> = meetings
         .iter()
         .flat_map(|m| {
-            m.files
-                .iter()
-                .filter(|f| f.path.ends_with("referat-offentlig.pdf"))
-                .map(move |f| (m, f))
+            m.files.iter().filter(|f| f.kind == DocKind::Minutes).map(move |f| (m, f))
         })
         .collect();
     let updated = minutes
@@ -264,6 +264,7 @@ mod tests {
             ],
             files: vec![SiteFile {
                 path: "2027-01-28/referat-offentlig.pdf".into(),
+                kind: DocKind::Minutes,
                 label: "Beslutningsreferat".into(),
                 sha256: "ab".repeat(32),
                 size: 2048,

@@ -9,7 +9,7 @@ use crate::report::{Lines, Problem};
 /// A TOML text inside a file (the whole file, or an item's front matter), with the problems
 /// found while reading it.
 #[derive(Debug)]
-pub struct TomlReader<'a> {
+pub(crate) struct TomlReader<'a> {
     /// The whole file, for positions.
     file: &'a str,
     /// Byte offset of the TOML text within the file.
@@ -17,26 +17,26 @@ pub struct TomlReader<'a> {
     /// Line index of the whole file.
     lines: Lines,
     /// Problems found so far.
-    pub problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 /// A value read from TOML with its byte range in the TOML text.
 #[derive(Debug, Clone)]
-pub struct At<T> {
+pub(crate) struct At<T> {
     /// The value.
-    pub value: T,
+    pub(crate) value: T,
     /// Where it stands.
-    pub span: Option<Range<usize>>,
+    pub(crate) span: Option<Range<usize>>,
 }
 
 impl<'a> TomlReader<'a> {
     /// A reader for the TOML text `file[base..]` (the TOML may end before the file does).
-    pub fn new(file: &'a str, base: usize) -> Self {
+    pub(crate) fn new(file: &'a str, base: usize) -> Self {
         Self { file, base, lines: Lines::new(file), problems: Vec::new() }
     }
 
     /// Parses `toml`; a syntax error becomes a problem and `None`.
-    pub fn parse(&mut self, toml: &str) -> Option<ImDocument<String>> {
+    pub(crate) fn parse(&mut self, toml: &str) -> Option<ImDocument<String>> {
         match ImDocument::parse(toml.to_owned()) {
             Ok(doc) => Some(doc),
             Err(e) => {
@@ -52,13 +52,13 @@ impl<'a> TomlReader<'a> {
     }
 
     /// The 1-based (line, column) of a span in the TOML text.
-    pub fn pos(&self, span: Option<&Range<usize>>) -> (usize, usize) {
+    pub(crate) fn pos(&self, span: Option<&Range<usize>>) -> (usize, usize) {
         let offset = span.map_or(0, |s| s.start) + self.base;
         self.lines.pos(self.file, offset)
     }
 
     /// Records a problem at a span.
-    pub fn problem(
+    pub(crate) fn problem(
         &mut self,
         span: Option<Range<usize>>,
         message: impl Into<String>,
@@ -68,18 +68,13 @@ impl<'a> TomlReader<'a> {
         self.problems.push(p);
     }
 
-    /// Records a problem without a hint.
-    pub fn problem_plain(
-        &mut self,
-        span: Option<Range<usize>>,
-        message: impl Into<String>,
-    ) {
-        let p = Problem::at(self.pos(span.as_ref()), message);
-        self.problems.push(p);
-    }
-
     /// Reports every key of `table` that is not in `known`.
-    pub fn unknown_keys(&mut self, table: &dyn TableLike, known: &[&str], section: &str) {
+    pub(crate) fn unknown_keys(
+        &mut self,
+        table: &dyn TableLike,
+        known: &[&str],
+        section: &str,
+    ) {
         for (key, item) in table.iter() {
             if !known.contains(&key) {
                 let span = table.key(key).and_then(|k| k.span()).or_else(|| item.span());
@@ -94,7 +89,7 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A required or optional text field.
-    pub fn string(
+    pub(crate) fn string(
         &mut self,
         t: &dyn TableLike,
         key: &str,
@@ -111,7 +106,7 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A date field: `"2026-03-12"` or the bare TOML date `2026-03-12`.
-    pub fn date(
+    pub(crate) fn date(
         &mut self,
         t: &dyn TableLike,
         key: &str,
@@ -140,7 +135,7 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A clock-time field: `"09:00"`.
-    pub fn time(
+    pub(crate) fn time(
         &mut self,
         t: &dyn TableLike,
         key: &str,
@@ -162,7 +157,7 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A yes/no field.
-    pub fn boolean(&mut self, t: &dyn TableLike, key: &str) -> Option<At<bool>> {
+    pub(crate) fn boolean(&mut self, t: &dyn TableLike, key: &str) -> Option<At<bool>> {
         let item = self.get(t, key, false)?;
         match item.as_bool() {
             Some(b) => Some(At { value: b, span: item.span() }),
@@ -174,7 +169,7 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A whole-number field.
-    pub fn integer(
+    pub(crate) fn integer(
         &mut self,
         t: &dyn TableLike,
         key: &str,
@@ -191,7 +186,7 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A list of texts: `["a", "b"]`.
-    pub fn strings(&mut self, t: &dyn TableLike, key: &str) -> Vec<At<String>> {
+    pub(crate) fn strings(&mut self, t: &dyn TableLike, key: &str) -> Vec<At<String>> {
         let Some(item) = self.get(t, key, false) else { return Vec::new() };
         let Some(array) = item.as_array() else {
             self.wrong_type(item, key, "en liste af tekster, fx [\"a\", \"b\"]");
@@ -214,7 +209,7 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A sub-table, `[name]` or an inline `{ … }`.
-    pub fn table<'t>(
+    pub(crate) fn table<'t>(
         &mut self,
         t: &'t dyn TableLike,
         key: &str,

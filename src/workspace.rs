@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, Member, load_roster};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::report::FileReport;
+use crate::roster::{Member, load_roster};
 
 /// A council workspace folder (SPEC §2).
 #[derive(Debug, Clone)]
@@ -83,6 +84,29 @@ impl Workspace {
     pub fn templates(&self) -> Option<PathBuf> {
         let dir = self.root.join("templates");
         dir.is_dir().then_some(dir)
+    }
+
+    /// Takes the workspace's lock (`state/kkr.lock`), so two kkr processes never work on
+    /// one workspace; the operating system releases it when the process ends, however it
+    /// ends.
+    pub fn lock(&self) -> Result<std::fs::File> {
+        let path = self.state().join("kkr.lock");
+        crate::fs::create_dir_all(&self.state())?;
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| Error::Write { path: path.clone(), source })?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(Error::Locked { path: self.root.clone() })
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                Err(Error::Write { path, source })
+            }
+        }
     }
 
     /// A path relative to the workspace, for messages.

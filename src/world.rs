@@ -13,21 +13,21 @@ use typst_kit::files::{FileLoader, FileStore, FsRoot};
 use typst_kit::fonts::FontStore;
 
 /// The built-in templates; a workspace's `templates/` folder overrides each by name.
-pub const BUILTIN_TEMPLATES: [(&str, &str); 3] = [
+pub(crate) const BUILTIN_TEMPLATES: [(&str, &str); 3] = [
     ("common.typ", include_str!("../templates/common.typ")),
     ("agenda.typ", include_str!("../templates/agenda.typ")),
     ("minutes.typ", include_str!("../templates/minutes.typ")),
 ];
 
 /// The fixed virtual id of a project path (interned once per process and path).
-pub fn file_id(path: &str) -> FileId {
+pub(crate) fn file_id(path: &str) -> FileId {
     let vpath = VirtualPath::new(path).expect("fixed virtual paths are valid");
     RootedPath::new(VirtualRoot::Project, vpath).intern()
 }
 
 /// Serves every file the templates may read.
 #[derive(Debug)]
-pub struct Assets {
+pub(crate) struct Assets {
     /// The workspace's `templates/` folder, if it has one.
     templates: Option<FsRoot>,
     /// Where attachments are kept by content hash, searched in order.
@@ -116,8 +116,21 @@ impl FileLoader for Assets {
     }
 }
 
+/// Whether the embedded fonts can show `c` (white space always passes); the item checks
+/// get this as their glyph test, so only this module knows the fonts.
+pub(crate) fn is_printable(c: char) -> bool {
+    static COVERAGE: std::sync::OnceLock<Vec<typst::text::Coverage>> =
+        std::sync::OnceLock::new();
+    let coverage = COVERAGE.get_or_init(|| {
+        typst_kit::fonts::embedded().map(|(_, info)| info.coverage).collect()
+    });
+    c.is_whitespace() || coverage.iter().any(|cov| cov.contains(c as u32))
+}
+
 /// The fonts in a folder (`.ttf`, `.otf`, `.ttc`, `.otc`), in name order.
-pub fn workspace_fonts(dir: &std::path::Path) -> Vec<(Font, typst::text::FontInfo)> {
+pub(crate) fn workspace_fonts(
+    dir: &std::path::Path,
+) -> Vec<(Font, typst::text::FontInfo)> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -146,7 +159,7 @@ pub fn workspace_fonts(dir: &std::path::Path) -> Vec<(Font, typst::text::FontInf
 
 /// The world one document is compiled in. Kept alive and reused: fonts are loaded once, and
 /// Typst's caches make a re-render after a changed item cheap.
-pub struct DocWorld {
+pub(crate) struct DocWorld {
     library: LazyHash<Library>,
     fonts: FontStore,
     files: FileStore<Assets>,
@@ -156,7 +169,7 @@ pub struct DocWorld {
 
 impl DocWorld {
     /// A world with the embedded fonts, the workspace's templates and attachment store.
-    pub fn new(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
         let mut fonts = FontStore::new();
         fonts.extend(typst_kit::fonts::embedded());
         // The workspace's own fonts (fonts/ beside templates/); system fonts are never used.
@@ -181,7 +194,7 @@ impl DocWorld {
     }
 
     /// Prepares the next compile: the template, its data files and the document date.
-    pub fn prepare(
+    pub(crate) fn prepare(
         &mut self,
         template: &str,
         data: BTreeMap<String, Bytes>,
@@ -196,7 +209,7 @@ impl DocWorld {
     }
 
     /// The path of a file id as the user knows it (`templates/agenda.typ`).
-    pub fn display_path(&self, id: FileId) -> String {
+    pub(crate) fn display_path(&self, id: FileId) -> String {
         let path = id.vpath().get_without_slash();
         if path.starts_with("data/") || path.starts_with("attachments/") {
             path.to_owned()
@@ -239,6 +252,13 @@ impl World for DocWorld {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embedded_fonts_show_danish_greek_and_cyrillic_but_not_emoji() {
+        assert!("æøåÆØÅ αβγ жзи –€§".chars().all(is_printable));
+        assert!(is_printable('\u{3000}'), "white space always passes");
+        assert!(!is_printable('🎉'));
+    }
 
     #[test]
     fn attachments_are_read_once_and_kept_for_one_more_render_only() {

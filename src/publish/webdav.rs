@@ -1,61 +1,13 @@
-//! Publishing public files to a folder or a WebDAV server, atomically: each file is uploaded
-//! under a temporary name and then moved into place, so a reader never sees half a file.
+//! The WebDAV target: each file PUT under a temporary name, then MOVEd into place with
+//! `Overwrite: T`, so a reader never sees half a file.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{PublishConfig, PublishTarget};
+use super::{Publish, content_type, valid_name};
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
-
-/// A publish destination: one required primitive.
-pub trait Publish {
-    /// Puts `bytes` at `name` (a `/`-separated path under the target's root), atomically.
-    fn upload(&mut self, name: &str, bytes: &[u8]) -> Result<()>;
-}
-
-/// The publish target of a workspace, if it has one.
-pub fn target(ws: &Workspace, config: &PublishConfig) -> Result<Box<dyn Publish>> {
-    match &config.target {
-        PublishTarget::Dir(dir) => {
-            let dir = if dir.is_absolute() { dir.clone() } else { ws.root.join(dir) };
-            Ok(Box::new(Dir { root: dir }))
-        }
-        PublishTarget::WebDav(url) => {
-            let env = |var: &Option<String>| -> Result<Option<String>> {
-                match var {
-                    None => Ok(None),
-                    Some(v) => std::env::var(v).map(Some).map_err(|_| Error::Invalid {
-                        report: format!("council.toml: fejl: miljøvariablen {v} til publiceringen er ikke sat\n  hjælp: sæt {v} i kkr's miljø og start kkr igen\n"),
-                    }),
-                }
-            };
-            let auth = match (env(&config.user_env)?, env(&config.password_env)?) {
-                (Some(user), Some(password)) => Some((user, password)),
-                _ => None,
-            };
-            Ok(Box::new(WebDav::new(url, auth)))
-        }
-    }
-}
-
-/// A folder (e.g. `outbox/public/`).
-#[derive(Debug)]
-pub struct Dir {
-    root: PathBuf,
-}
-
-impl Publish for Dir {
-    fn upload(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        if name.split('/').any(|c| c.is_empty() || c == "..") {
-            return Err(Error::Usage(format!("ugyldigt navn til publicering: {name}")));
-        }
-        crate::fs::write_atomic(&self.root.join(name), bytes)
-    }
-}
 
 /// A WebDAV collection: PUT to a temporary name, then MOVE with `Overwrite: T`.
-pub struct WebDav {
+pub(crate) struct WebDav {
     base: String,
     agent: ureq::Agent,
     auth: Option<String>,
@@ -65,7 +17,7 @@ pub struct WebDav {
 
 impl WebDav {
     /// A client for the collection at `base` (`https://…/`, or `http://` on loopback).
-    pub fn new(base: &str, auth: Option<(String, String)>) -> Self {
+    pub(crate) fn new(base: &str, auth: Option<(String, String)>) -> Self {
         use base64::Engine as _;
         let base = if base.ends_with('/') { base.to_owned() } else { format!("{base}/") };
         let agent = ureq::Agent::config_builder()
@@ -153,9 +105,7 @@ impl WebDav {
 
 impl Publish for WebDav {
     fn upload(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        if name.split('/').any(|c| c.is_empty() || c == "..") {
-            return Err(Error::Usage(format!("ugyldigt navn til publicering: {name}")));
-        }
+        valid_name(name)?;
         self.collections(name)?;
         let (dir, file) = name.rsplit_once('/').map_or(("", name), |(d, f)| (d, f));
         let tmp_name = format!(".{file}.kkr-upload");
@@ -175,16 +125,5 @@ impl Publish for WebDav {
             &[("Destination", destination), ("Overwrite", "T".into())],
         )?;
         Self::check(name, "MOVE", status)
-    }
-}
-
-/// The MIME type of a published file.
-pub fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next() {
-        Some("pdf") => "application/pdf",
-        Some("html") => "text/html; charset=utf-8",
-        Some("atom") => "application/atom+xml; charset=utf-8",
-        Some("json") => "application/json",
-        _ => "application/octet-stream",
     }
 }

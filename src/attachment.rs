@@ -1,0 +1,204 @@
+//! Attachments: reading and checking the files an item names, PDF page counts, and storing
+//! them by content hash under `state/attachments/`.
+
+use std::path::{Component, Path};
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::sha256_hex;
+use crate::spanned::{At, TomlReader};
+
+/// Largest attachment.
+pub const MAX_ATTACHMENT_BYTES: u64 = 20 << 20;
+
+/// An attachment kept by content hash under `state/attachments/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The path as written in the item (shown as the attachment's name).
+    pub name: String,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// `pdf`, `png` or `jpg`.
+    pub format: String,
+    /// Number of pages (1 for images).
+    pub pages: u32,
+}
+
+impl Attachment {
+    /// The file name under `state/attachments/`.
+    pub fn stored_name(&self) -> String {
+        format!("{}.{}", self.sha256, self.format)
+    }
+
+    /// The name shown to readers: the file name without folders.
+    pub fn display_name(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+}
+
+/// An attachment read and checked at intake, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct LoadedAttachment {
+    /// Its metadata.
+    pub meta: Attachment,
+    /// Its bytes (absent when reused from the previous version).
+    pub bytes: Option<Vec<u8>>,
+    /// A PDF's pages as SVG images, which PDF/A and PDF/UA output can embed.
+    pub page_svgs: Vec<String>,
+}
+
+impl LoadedAttachment {
+    /// Stores the attachment (and a PDF's page images) by content hash in `dir`; the
+    /// original is written last, so its presence means the pages are there too.
+    pub fn store(&self, dir: &Path) -> crate::error::Result<()> {
+        let Some(data) = &self.bytes else { return Ok(()) };
+        for (k, svg) in self.page_svgs.iter().enumerate() {
+            let page = dir.join(format!("{}-{}.svg", self.meta.sha256, k + 1));
+            if !page.exists() {
+                crate::fs::write_atomic(&page, svg.as_bytes())?;
+            }
+        }
+        let path = dir.join(self.meta.stored_name());
+        if !path.exists() {
+            crate::fs::write_atomic(&path, data)?;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves, reads and checks each attachment an item names, recording problems in `r`;
+/// an attachment missing at a re-drop is taken from `previous` (the accepted version's
+/// attachments) when it named the same path.
+pub(crate) fn load_all(
+    r: &mut TomlReader,
+    refs: &[At<String>],
+    dir: &Path,
+    root: &Path,
+    previous: &[Attachment],
+) -> Vec<LoadedAttachment> {
+    let mut out = Vec::new();
+    for a in refs {
+        let name = a.value.trim();
+        let path = Path::new(name);
+        let hint = "skriv stien relativt til punktets fil, fx \"bilag/plan.pdf\", uden .. og ikke som absolut sti";
+        if name.is_empty()
+            || path.is_absolute()
+            || path.components().any(|c| !matches!(c, Component::Normal(_)))
+            || name.contains('\\')
+        {
+            r.problem(
+                a.span.clone(),
+                format!("bilagsstien \"{name}\" er ikke tilladt"),
+                hint,
+            );
+            continue;
+        }
+        let full = dir.join(path);
+        if !full.exists()
+            && let Some(prev) = previous.iter().find(|x| x.name == name)
+        {
+            out.push(LoadedAttachment {
+                meta: prev.clone(),
+                bytes: None,
+                page_svgs: Vec::new(),
+            });
+            continue;
+        }
+        match load_one(&full, root) {
+            Ok((format, pages, bytes)) => {
+                let sha256 = sha256_hex(&bytes);
+                let page_svgs = if format == "pdf" {
+                    crate::pdfpage::page_svgs(&bytes)
+                } else {
+                    Vec::new()
+                };
+                let meta = Attachment { name: name.to_owned(), sha256, format, pages };
+                out.push(LoadedAttachment { meta, bytes: Some(bytes), page_svgs });
+            }
+            Err((message, hint)) => {
+                r.problem(a.span.clone(), format!("bilaget \"{name}\": {message}"), hint)
+            }
+        }
+    }
+    out
+}
+
+/// Reads one attachment, refusing escapes from the workspace, oversized, empty and broken files.
+fn load_one(
+    path: &Path,
+    root: &Path,
+) -> Result<(String, u32, Vec<u8>), (String, String)> {
+    let missing = || {
+        (
+            "findes ikke".to_owned(),
+            "læg filen ved siden af punktet, fx i inbox/bilag/, eller ret stien"
+                .to_owned(),
+        )
+    };
+    let real = path.canonicalize().map_err(|_| missing())?;
+    let real_root = root.canonicalize().map_err(|_| missing())?;
+    if !real.starts_with(&real_root) {
+        return Err((
+            "peger uden for arbejdsmappen (et symbolsk link?)".into(),
+            "kopiér selve filen ind i inbox/bilag/".into(),
+        ));
+    }
+    let meta = std::fs::metadata(&real).map_err(|_| missing())?;
+    if !meta.is_file() {
+        return Err(("er ikke en fil".into(), "angiv en PDF- eller billedfil".into()));
+    }
+    if meta.len() > MAX_ATTACHMENT_BYTES {
+        return Err((
+            format!("er {} MiB; grænsen er 20 MiB", meta.len() >> 20),
+            "gør filen mindre (fx komprimér PDF'en) eller del den op".into(),
+        ));
+    }
+    let bytes = crate::fs::read_bounded(&real, MAX_ATTACHMENT_BYTES)
+        .ok()
+        .flatten()
+        .ok_or_else(missing)?;
+    if bytes.is_empty() {
+        return Err(("er tom".into(), "læg den rigtige fil ind".into()));
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+    let (format, pages) = if bytes.starts_with(b"%PDF-") {
+        let pages = pdf_pages(&bytes)?;
+        ("pdf", pages)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        ("png", 1)
+    } else if bytes.starts_with(b"\xff\xd8\xff") {
+        ("jpg", 1)
+    } else {
+        return Err((
+            "er hverken en PDF, PNG eller JPEG".into(),
+            "bilag skal være PDF eller billeder (PNG/JPEG)".into(),
+        ));
+    };
+    let ext_ok = match format {
+        "jpg" => ext == "jpg" || ext == "jpeg",
+        f => ext == f,
+    };
+    if !ext_ok {
+        return Err((
+            format!("filen er en {} men hedder .{ext}", format.to_uppercase()),
+            "ret filnavnets endelse".into(),
+        ));
+    }
+    Ok((format.to_owned(), pages, bytes))
+}
+
+/// Counts a PDF's pages, refusing encrypted and damaged files.
+fn pdf_pages(bytes: &[u8]) -> Result<u32, (String, String)> {
+    match hayro_syntax::Pdf::new(bytes.to_vec()) {
+        Ok(pdf) if !pdf.pages().is_empty() => Ok(pdf.pages().len() as u32),
+        Ok(_) => Err(("PDF'en har ingen sider".into(), "læg en PDF med indhold".into())),
+        Err(hayro_syntax::LoadPdfError::Decryption(_)) => Err((
+            "PDF'en er krypteret eller beskyttet med adgangskode".into(),
+            "gem en udgave uden adgangskode".into(),
+        )),
+        Err(_) => Err((
+            "PDF'en er beskadiget og kan ikke læses".into(),
+            "gem PDF'en igen fra programmet der lavede den".into(),
+        )),
+    }
+}

@@ -1,0 +1,149 @@
+//! `kkr check [FILE…]`: validates council.toml, members.csv, the templates and the inbox, and
+//! changes nothing.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+
+use crate::document::{self, Facts};
+use crate::error::{Error, Result};
+use crate::inbox::{self, LedgerContext, Verdict};
+use crate::item::{Item, MAX_ITEM_BYTES};
+use crate::kind::{DocKind, Edition};
+use crate::ledger::Ledger;
+use crate::render::Renderer;
+use crate::report::FileReport;
+use crate::term::EXIT_INVALID;
+use crate::workspace::Workspace;
+
+/// `kkr check`: validates everything and changes nothing (not even creating `state/`).
+pub(crate) fn check(env: &super::Env) -> Result<u8> {
+    let (ws, clock) = (env.ws(), &env.clock);
+    let config = match ws.load_config() {
+        Ok(c) => c,
+        Err(Error::Invalid { report }) => {
+            crate::out!("{report}");
+            if let Err(report) = ws.load_roster() {
+                crate::out!("{report}");
+            }
+            crate::outln!("council.toml skal rettes, før indbakken kan kontrolleres.");
+            return Ok(EXIT_INVALID);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut bad = 0;
+    let roster = ws.load_roster();
+    let names: Option<Vec<String>> = match &roster {
+        Ok(r) => Some(r.iter().map(|m| m.name.clone()).collect()),
+        Err(report) => {
+            crate::out!("{report}");
+            bad += 1;
+            None
+        }
+    };
+    if let Some(smtp) = &config.mail.smtp
+        && let Some(var) = &smtp.password_env
+        && std::env::var_os(var).is_none()
+    {
+        crate::outln!(
+            "council.toml: advarsel: miljøvariablen {var} (SMTP-adgangskode) er ikke sat; intet kan sendes, før den er"
+        );
+    }
+    for problem in check_templates(ws, &config) {
+        crate::out!("{problem}");
+        bad += 1;
+    }
+    let ledger = Ledger::open_read_only(&ws.ledger_path())?;
+    let now = clock.now();
+    let ctx = LedgerContext { config: &config, ledger: ledger.as_ref(), now: &now };
+    let files = inbox::scan(ws);
+    let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut per_meeting: BTreeMap<Date, usize> = BTreeMap::new();
+    let mut good = 0;
+    for c in &files {
+        let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
+        if let Some(id) =
+            bytes.as_deref().filter(|_| c.rel.ends_with(".md")).and_then(inbox::peek_id)
+        {
+            ids.entry(id).or_default().push(c.rel.clone());
+        }
+        let shown = format!("inbox/{}", c.rel);
+        match inbox::judge(ws, &c.rel, bytes.as_deref(), &ctx, names.as_deref()) {
+            Verdict::Rejected(problems) => {
+                crate::out!("{}", FileReport { path: &shown, problems: &problems });
+                bad += 1;
+            }
+            Verdict::Item(i) => {
+                *per_meeting.entry(i.item.meeting).or_default() += 1;
+                good += 1;
+            }
+            Verdict::Attendance(_) => good += 1,
+        }
+    }
+    for rels in ids.values().filter(|r| r.len() > 1) {
+        for rel in rels {
+            let p = [inbox::duplicate_id(rel, rels)];
+            crate::out!("{}", FileReport { path: &format!("inbox/{rel}"), problems: &p });
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        crate::outln!("{bad} fil(er) skal rettes; intet er ændret.");
+        return Ok(EXIT_INVALID);
+    }
+    let recipients = roster.map(|r| r.len()).unwrap_or(0);
+    crate::outln!(
+        "Alt i orden: {} møder i council.toml, {recipients} modtagere i members.csv, {good} fil(er) i indbakken ({} punkter til {} møde(r)).",
+        config.meetings.len(),
+        per_meeting.values().sum::<usize>(),
+        per_meeting.len()
+    );
+    Ok(0)
+}
+
+/// Compiles the workspace's templates (mail and Typst) with a sample item, so a template
+/// error is found by `check` and not on the day a document is due. Returns the reports.
+fn check_templates(ws: &Workspace, config: &crate::config::Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(templates) = ws.templates() else { return out };
+    if let Err(e) = crate::mail::Mailer::new(Some(&templates)) {
+        out.push(format!("{e}\n"));
+    }
+    let meeting =
+        config.meetings.first().cloned().unwrap_or(crate::config::MeetingConfig {
+            date: jiff::civil::date(2027, 1, 28),
+            starts: jiff::civil::time(9, 0, 0, 0),
+            ends: jiff::civil::time(11, 0, 0, 0),
+            place: "Rådhuset".into(),
+        });
+    let item = Item {
+        id: "skabelonprøve".into(),
+        meeting: meeting.date,
+        title: "Prøve på skabelonen".into(),
+        area: "Andet".into(),
+        kind: crate::item::Kind::Beslutning,
+        order: None,
+        case: Some("26/00001".into()),
+        recommendation: "Det indstilles, at skabelonen godkendes.".into(),
+        attachments: Vec::new(),
+        closed: false,
+        public_title: String::new(),
+        late_reason: String::new(),
+        withdrawn: false,
+        decision: Some(crate::item::Decision {
+            text: "Godkendt.".into(),
+            public_text: String::new(),
+        }),
+        body: "## Baggrund\n\nTekst med **fed** og en liste:\n\n- en\n- to\n".into(),
+    };
+    let facts = Facts::empty().with_items(vec![item], jiff::Timestamp::UNIX_EPOCH);
+    let mut renderer = Renderer::new(Some(templates), Vec::new());
+    for kind in [DocKind::Agenda, DocKind::Minutes] {
+        let data =
+            document::data(&config.council, &meeting, &facts, kind, Edition::Member);
+        if let Err(e) = data.and_then(|(data, _)| renderer.render(&data)) {
+            out.push(format!("{e}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,65 @@
+//! `kkr send MEETING`: takes in the inbox and sends now what the schedule would send for the
+//! meeting; `--resend` and `--to` deliberately send again.
+
+use std::collections::HashSet;
+
+use crate::args::SendCommand;
+use crate::daemon::{Council, Force};
+use crate::deliver;
+use crate::error::{Error, Result};
+use crate::kind::DocKind;
+
+use super::Env;
+
+/// `kkr send MEETING`: takes in the inbox and sends now what the schedule would send for the
+/// meeting (the agenda even before its moment); `--resend`/`--to` deliberately send again.
+pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
+    let meeting = super::parse_meeting(&cmd.meeting)?;
+    let mut council = Council::open(env.ws().clone(), env.clock.clone(), env.dry_run)?;
+    let m = super::meeting(&council.config, meeting)?.clone();
+    if cmd.minutes {
+        if council.clock.now() < m.starts_at() {
+            return Err(Error::Usage(format!(
+                "mødet {meeting} er ikke begyndt endnu; referatet kan først sendes efter mødet"
+            )));
+        }
+        let plan = crate::document::plan(&council.ledger, meeting)?;
+        let missing: Vec<String> =
+            plan.undecided().iter().map(|i| format!("{} ({})", i.title, i.id)).collect();
+        if plan.active() == 0 || !missing.is_empty() {
+            return Err(Error::Usage(format!(
+                "referatet kan ikke sendes: disse punkter mangler en beslutning: {}\n  hjælp: læg punkterne ind igen med en [decision]-sektion",
+                missing.join("; ")
+            )));
+        }
+    } else if council.clock.now() >= m.starts_at() {
+        return Err(Error::Usage(format!(
+            "mødet {meeting} er begyndt; dagsordener sendes ikke længere"
+        )));
+    }
+    let roster = council.roster.clone().map_err(|report| Error::Invalid { report })?;
+    if let Some(to) = &cmd.to
+        && !roster.iter().any(|r| r.email.to_string().eq_ignore_ascii_case(to))
+    {
+        return Err(Error::Usage(format!(
+            "{to} står ikke i members.csv\n  hjælp: tilføj personen i members.csv; så sendes alle dokumenter automatisk"
+        )));
+    }
+    if cmd.resend || cmd.to.is_some() {
+        let now = council.clock.now().timestamp();
+        let mut n = 0;
+        for doc in council.ledger.meeting_documents(meeting)? {
+            if (doc.kind == DocKind::Minutes) != cmd.minutes {
+                continue;
+            }
+            let config = &council.config;
+            let id = |recipient: &str, generation: i64| {
+                deliver::message_id(config, meeting, doc.kind, recipient, generation)
+            };
+            n += council.ledger.resend(doc.id, cmd.to.as_deref(), &id, now)?;
+        }
+        tracing::info!("{n} mail sendes igen");
+    }
+    let force = Force { meeting, minutes: cmd.minutes };
+    Ok(council.pass_with(&HashSet::new(), Some(force))?.exit_code())
+}

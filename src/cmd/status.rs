@@ -1,0 +1,256 @@
+//! `kkr status [MEETING] [--json]`: meetings, what is sent and due and when, and each
+//! recipient's delivery.
+
+use jiff::civil::Date;
+
+use crate::args::StatusCommand;
+use crate::clock::{self, Clock};
+use crate::error::Result;
+use crate::ledger::Ledger;
+use crate::schedule::{self, AgendaStatus, MeetingState};
+use crate::workspace::Workspace;
+
+/// The status of a council, as `kkr status` shows it and `--json` writes it.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Status {
+    /// Council name.
+    pub(crate) council: String,
+    /// The moment of the status (local time, RFC 3339).
+    pub(crate) now: String,
+    /// Why members.csv is invalid, if it is (nothing is sent then).
+    pub(crate) roster_error: Option<String>,
+    /// The meetings.
+    pub(crate) meetings: Vec<MeetingStatus>,
+    /// The latest rejected files.
+    pub(crate) rejections: Vec<RejectionStatus>,
+}
+
+/// One meeting in [`Status`].
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct MeetingStatus {
+    /// Its date.
+    pub(crate) date: String,
+    /// When it starts (local time).
+    pub(crate) starts: String,
+    /// Items on the agenda.
+    pub(crate) items: usize,
+    /// `scheduled`, `due`, `sent`, `missed` or `empty`.
+    pub(crate) agenda: &'static str,
+    /// When the agenda is (or was) due, local time.
+    pub(crate) agenda_due: String,
+    /// The documents made.
+    pub(crate) documents: Vec<DocumentStatus>,
+}
+
+/// One document in [`MeetingStatus`].
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct DocumentStatus {
+    /// Its file.
+    pub(crate) file: String,
+    /// When it was made.
+    pub(crate) created_at: String,
+    /// Whether it went out after its moment.
+    pub(crate) late: bool,
+    /// Per recipient.
+    pub(crate) deliveries: Vec<DeliveryStatus>,
+}
+
+/// One recipient in [`DocumentStatus`].
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct DeliveryStatus {
+    /// Name.
+    pub(crate) name: String,
+    /// Address.
+    pub(crate) email: String,
+    /// `pending`, `sending`, `sent`, `retry` or `failed`.
+    pub(crate) state: &'static str,
+    /// Attempts so far.
+    pub(crate) attempts: i64,
+    /// The server's reply or the error, if any.
+    pub(crate) error: Option<String>,
+    /// When the state last changed.
+    pub(crate) updated_at: String,
+}
+
+/// One rejection in [`Status`].
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct RejectionStatus {
+    /// The file as dropped.
+    pub(crate) file: String,
+    /// When.
+    pub(crate) at: String,
+}
+
+fn local(t: jiff::Timestamp) -> jiff::Zoned {
+    t.to_zoned(clock::tz().clone())
+}
+
+/// Collects the status of a workspace (all meetings, or one).
+pub(crate) fn collect_status(
+    ws: &Workspace,
+    clock: &Clock,
+    only: Option<Date>,
+) -> Result<Status> {
+    let config = ws.load_config()?;
+    let ledger = Ledger::open_read_only(&ws.ledger_path())?;
+    let now = clock.now();
+    let mut meetings = Vec::new();
+    for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
+        let (state, docs) = match &ledger {
+            Some(l) => {
+                let plan = crate::document::plan(l, m.date)?;
+                let state = plan.state();
+                (state, l.meeting_documents(m.date)?)
+            }
+            None => (MeetingState::default(), Vec::new()),
+        };
+        let agenda = match schedule::agenda_status(&now, &config, m.date, state) {
+            Some(AgendaStatus::Scheduled(_)) => "scheduled",
+            Some(AgendaStatus::Empty(_)) | None => "empty",
+            Some(AgendaStatus::Due) => "due",
+            Some(AgendaStatus::Missed) => "missed",
+            Some(AgendaStatus::Sent) => "sent",
+        };
+        let mut documents = Vec::new();
+        for doc in docs {
+            let deliveries = match &ledger {
+                Some(l) => l.deliveries(doc.id)?,
+                None => Vec::new(),
+            };
+            documents.push(DocumentStatus {
+                file: doc.file,
+                created_at: local(doc.created_at).to_string(),
+                late: doc.late,
+                deliveries: deliveries
+                    .into_iter()
+                    .map(|d| DeliveryStatus {
+                        name: d.name,
+                        email: d.recipient,
+                        state: d.state.as_str(),
+                        attempts: d.attempts,
+                        error: d.last_error,
+                        updated_at: local(d.updated_at).to_string(),
+                    })
+                    .collect(),
+            });
+        }
+        meetings.push(MeetingStatus {
+            date: m.date.to_string(),
+            starts: m.starts_at().to_string(),
+            items: state.items,
+            agenda,
+            agenda_due: config.schedule.agenda_due(m).to_string(),
+            documents,
+        });
+    }
+    let rejections = match &ledger {
+        Some(l) => l
+            .rejections(10)?
+            .into_iter()
+            .map(|(file, _, at)| RejectionStatus { file, at: local(at).to_string() })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Status {
+        council: config.council.name,
+        now: now.to_string(),
+        roster_error: ws.load_roster().err(),
+        meetings,
+        rejections,
+    })
+}
+
+fn moment(zoned: &str) -> String {
+    zoned
+        .parse::<jiff::Zoned>()
+        .map(|z| clock::danish_moment(z.datetime()))
+        .unwrap_or_else(|_| zoned.to_owned())
+}
+
+/// `kkr status [MEETING] [--json]` for each workspace; the exit code is the worst.
+pub(crate) fn run(env: &super::Env, cmd: &StatusCommand) -> Result<u8> {
+    let mut code = 0;
+    for ws in &env.workspaces {
+        code = code.max(status(ws, &env.clock, cmd.meeting.as_deref(), cmd.json)?);
+    }
+    Ok(code)
+}
+
+/// `kkr status [MEETING] [--json]`: meetings, what is sent and due, per-recipient delivery.
+pub(crate) fn status(
+    ws: &Workspace,
+    clock: &Clock,
+    meeting: Option<&str>,
+    json: bool,
+) -> Result<u8> {
+    let only = meeting.map(super::parse_meeting).transpose()?;
+    let status = collect_status(ws, clock, only)?;
+    if json {
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("status serializes")
+        );
+        return Ok(0);
+    }
+    crate::outln!("{} – status {}", status.council, moment(&status.now));
+    if let Some(report) = &status.roster_error {
+        crate::outln!("\nmembers.csv er ugyldig, så intet sendes:\n{report}");
+    }
+    for m in &status.meetings {
+        crate::outln!("\nMøde {} ({}), {} punkter", m.date, moment(&m.starts), m.items);
+        let due = moment(&m.agenda_due);
+        match m.agenda {
+            "scheduled" => crate::outln!("  dagsorden: sendes {due}"),
+            "empty" => {
+                crate::outln!("  dagsorden: ingen punkter endnu (udsendelse {due})")
+            }
+            "due" => {
+                crate::outln!("  dagsorden: forfalden ({due}): sendes ved næste kørsel")
+            }
+            "missed" => crate::outln!(
+                "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
+            ),
+            _ => {}
+        }
+        for doc in &m.documents {
+            let count = |s: &str| doc.deliveries.iter().filter(|d| d.state == s).count();
+            let late = if doc.late {
+                " (for sent: kkr kørte ikke på tidspunktet)"
+            } else {
+                ""
+            };
+            let waiting = count("pending") + count("sending") + count("retry");
+            crate::outln!(
+                "  {}: lavet {}{late}; {} sendt, {waiting} venter, {} fejlet",
+                doc.file,
+                moment(&doc.created_at),
+                count("sent"),
+                count("failed")
+            );
+            for d in
+                doc.deliveries.iter().filter(|d| only.is_some() || d.state == "failed")
+            {
+                let state = match d.state {
+                    "sent" => "sendt",
+                    "pending" => "venter",
+                    "sending" => "under afsendelse",
+                    "retry" => "prøves igen",
+                    _ => "FEJLET",
+                };
+                let why =
+                    d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                crate::outln!(
+                    "    {:<48} {state}{why}",
+                    format!("{} <{}>", d.name, d.email)
+                );
+            }
+        }
+    }
+    if !status.rejections.is_empty() {
+        crate::outln!("\nSeneste afviste filer (se inbox/afvist/):");
+        for r in &status.rejections {
+            crate::outln!("  {} ({})", r.file, moment(&r.at));
+        }
+    }
+    Ok(0)
+}

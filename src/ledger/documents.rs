@@ -1,0 +1,303 @@
+//! The ledger's documents and their deliveries: one row per recipient, moved through its
+//! states with the intent recorded before sending and the result after.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rusqlite::params;
+
+use super::{Ledger, date, ts};
+use crate::error::Result;
+use crate::kind::DocKind;
+
+/// The columns of a document row, in the order [`document`] reads them.
+const DOC_COLUMNS: &str =
+    "id, meeting, kind, file, sha256, created_at, late, items, summary_at";
+
+/// The columns of a delivery row, in the order [`delivery`] reads them.
+const DELIVERY_COLUMNS: &str = "document, recipient, name, message_id, state, attempts, last_error, updated_at, next_at, generation";
+
+/// A rendered document as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Row id.
+    pub id: i64,
+    /// The meeting.
+    pub meeting: Date,
+    /// Which document it is (a supplement or correction with its number).
+    pub kind: DocKind,
+    /// Path under the workspace (e.g. `outbox/2027-01-28/dagsorden.pdf`).
+    pub file: String,
+    /// SHA-256 of the PDF.
+    pub sha256: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// Whether it went out after its scheduled moment.
+    pub late: bool,
+    /// The items it shows.
+    pub shown: Vec<Shown>,
+    /// When the secretariat was told about failed deliveries, if it was.
+    pub summary_at: Option<Timestamp>,
+}
+
+/// An item as a sent document showed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shown {
+    /// Item id.
+    pub id: String,
+    /// Hash of the item's agenda content (its decision left out).
+    pub hash: String,
+    /// Its number on the agenda.
+    pub number: usize,
+    /// Its title (as members read it).
+    pub title: String,
+    /// `""`, `"ny"`, `"ændret"` or `"trukket"`.
+    pub status: String,
+}
+
+/// Where one recipient's copy of a document stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Not yet attempted.
+    Pending,
+    /// Handed to the transport; the result is not recorded yet.
+    Sending,
+    /// Accepted by the server (or written, in a dry run).
+    Sent,
+    /// To be tried again at `next_at`.
+    Retry,
+    /// Refused for good.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The ledger's word for the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Retry => "retry",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "sending" => Self::Sending,
+            "sent" => Self::Sent,
+            "retry" => Self::Retry,
+            "failed" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// One recipient's copy of a document.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The document.
+    pub document: i64,
+    /// Address.
+    pub recipient: String,
+    /// Display name.
+    pub name: String,
+    /// Our Message-ID (deterministic per document and recipient).
+    pub message_id: String,
+    /// State.
+    pub state: DeliveryState,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last error or server reply.
+    pub last_error: Option<String>,
+    /// When the state last changed.
+    pub updated_at: Timestamp,
+    /// When a retry is due.
+    pub next_at: Option<Timestamp>,
+    /// How many deliberate resends there have been (part of the Message-ID).
+    pub generation: i64,
+}
+
+impl Ledger {
+    /// Every document of a meeting, in the order they were made.
+    pub fn meeting_documents(&self, meeting: Date) -> Result<Vec<Document>> {
+        let sql =
+            format!("SELECT {DOC_COLUMNS} FROM documents WHERE meeting = ?1 ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([meeting.to_string()], document)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records that the secretariat was told about a document's failed deliveries.
+    pub fn mark_summary(&mut self, document: i64, now: Timestamp) -> Result<()> {
+        self.conn.execute(
+            "UPDATE documents SET summary_at = ?2 WHERE id = ?1",
+            params![document, now.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// The earliest retry still owed, for the daemon to wake up.
+    pub fn next_retry(&self) -> Result<Option<Timestamp>> {
+        let s: Option<String> = self.conn.query_row(
+            "SELECT MIN(next_at) FROM deliveries WHERE state = 'retry'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(s.map(ts))
+    }
+
+    /// Makes deliveries of a document owed again (a deliberate resend, with a new
+    /// Message-ID generation); `only` limits it to one address. Returns how many.
+    pub fn resend(
+        &mut self,
+        document: i64,
+        only: Option<&str>,
+        message_id: &dyn Fn(&str, i64) -> String,
+        now: Timestamp,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(String, i64)> = {
+            let mut stmt = tx.prepare(
+                "SELECT recipient, generation FROM deliveries WHERE document = ?1",
+            )?;
+            let rows = stmt.query_map([document], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut n = 0;
+        for (recipient, generation) in rows {
+            if only.is_some_and(|o| !o.eq_ignore_ascii_case(&recipient)) {
+                continue;
+            }
+            let generation = generation + 1;
+            tx.execute(
+                "UPDATE deliveries SET state = 'pending', generation = ?3, message_id = ?4, next_at = NULL, last_error = NULL, updated_at = ?5 WHERE document = ?1 AND recipient = ?2",
+                params![document, recipient, generation, message_id(&recipient, generation), now.to_string()],
+            )?;
+            n += 1;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Records a document and a pending delivery for each recipient, in one transaction: from
+    /// here on the document is owed to every one of them.
+    pub fn add_document(
+        &mut self,
+        doc: &NewDocument,
+        recipients: &[(String, String, String)],
+        now: Timestamp,
+    ) -> Result<Document> {
+        let tx = self.conn.transaction()?;
+        let items = serde_json::to_string(&doc.shown).expect("entries serialize");
+        tx.execute(
+            "INSERT INTO documents (meeting, kind, seq, file, sha256, items, created_at, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![doc.meeting.to_string(), doc.kind, doc.kind.seq(), doc.file, doc.sha256, items, now.to_string(), doc.late],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (recipient, name, message_id) in recipients {
+            tx.execute(
+                "INSERT INTO deliveries (document, recipient, name, message_id, state, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+                params![id, recipient, name, message_id, now.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1");
+        Ok(self.conn.query_row(&sql, [id], document)?)
+    }
+
+    /// Adds deliveries for recipients a document does not have yet (roster rows added after
+    /// it was made); returns how many were added.
+    pub fn add_recipients(
+        &mut self,
+        document: i64,
+        recipients: &[(String, String, String)],
+        now: Timestamp,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for (recipient, name, message_id) in recipients {
+            n += tx.execute(
+                "INSERT OR IGNORE INTO deliveries (document, recipient, name, message_id, state, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+                params![document, recipient, name, message_id, now.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// The deliveries of a document.
+    pub fn deliveries(&self, document: i64) -> Result<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE document = ?1 ORDER BY rowid"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([document], delivery)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records a state change of one delivery (committed before this returns). `next_at`
+    /// is when a retry is due.
+    pub fn mark(
+        &mut self,
+        document: i64,
+        recipient: &str,
+        state: DeliveryState,
+        error: Option<&str>,
+        next_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let attempts = i64::from(state == DeliveryState::Sending);
+        self.conn.execute(
+            "UPDATE deliveries SET state = ?3, attempts = attempts + ?4, last_error = COALESCE(?5, last_error), updated_at = ?6, next_at = ?7
+             WHERE document = ?1 AND recipient = ?2",
+            params![document, recipient, state.as_str(), attempts, error, now.to_string(), next_at.map(|t| t.to_string())],
+        )?;
+        Ok(())
+    }
+}
+
+/// A document about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// The meeting.
+    pub meeting: Date,
+    /// Its kind (with its number).
+    pub kind: DocKind,
+    /// Path under the workspace.
+    pub file: String,
+    /// SHA-256 of the PDF.
+    pub sha256: String,
+    /// The items it shows.
+    pub shown: Vec<Shown>,
+    /// Whether it went out after its scheduled moment.
+    pub late: bool,
+}
+
+fn document(r: &rusqlite::Row) -> rusqlite::Result<Document> {
+    Ok(Document {
+        id: r.get(0)?,
+        meeting: date(&r.get::<_, String>(1)?),
+        kind: r.get(2)?,
+        file: r.get(3)?,
+        sha256: r.get(4)?,
+        created_at: ts(r.get(5)?),
+        late: r.get(6)?,
+        shown: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+        summary_at: r.get::<_, Option<String>>(8)?.map(ts),
+    })
+}
+
+fn delivery(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        document: r.get(0)?,
+        recipient: r.get(1)?,
+        name: r.get(2)?,
+        message_id: r.get(3)?,
+        state: DeliveryState::parse(&r.get::<_, String>(4)?),
+        attempts: r.get(5)?,
+        last_error: r.get(6)?,
+        updated_at: ts(r.get(7)?),
+        next_at: r.get::<_, Option<String>>(8)?.map(ts),
+        generation: r.get(9)?,
+    })
+}

@@ -1,0 +1,312 @@
+//! The durable ledger (SQLite, WAL, synchronous=FULL): opening and migrating it; its tables
+//! each have a room of their own (`items`, `documents`, `publications`).
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    "
+CREATE TABLE items (
+    id          TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    meeting     TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    arrival     INTEGER NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE INDEX items_meeting ON items (meeting);
+CREATE TABLE attendance (
+    meeting     TEXT PRIMARY KEY,
+    data        TEXT NOT NULL,
+    accepted_at TEXT NOT NULL
+);
+CREATE TABLE meetings (
+    date        TEXT PRIMARY KEY,
+    changed_at  TEXT NOT NULL
+);
+CREATE TABLE documents (
+    id          INTEGER PRIMARY KEY,
+    meeting     TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    file        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    items       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    late        INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (meeting, kind, seq)
+);
+CREATE TABLE deliveries (
+    document    INTEGER NOT NULL REFERENCES documents (id),
+    recipient   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     TEXT,
+    last_error  TEXT,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (document, recipient)
+);
+CREATE TABLE rejections (
+    id          INTEGER PRIMARY KEY,
+    file        TEXT NOT NULL,
+    report      TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+",
+    "
+ALTER TABLE documents ADD COLUMN summary_at TEXT;
+ALTER TABLE deliveries ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_state ON deliveries (state, next_at);
+",
+    "
+CREATE TABLE publications (
+    meeting      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    revision     INTEGER NOT NULL,
+    first_at     TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    PRIMARY KEY (meeting, name)
+);
+",
+    // Document kinds are stored typed (`crate::kind::DocKind`): the numbered kinds carry
+    // their number in the kind (`supplement:2`), so one column reads back as one kind.
+    "
+UPDATE documents SET kind = kind || ':' || seq WHERE kind IN ('supplement', 'correction');
+",
+];
+
+mod documents;
+mod items;
+mod publications;
+
+pub use documents::{Delivery, DeliveryState, Document, NewDocument, Shown};
+pub use items::StoredItem;
+pub use publications::Publication;
+
+/// The ledger.
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Connection,
+}
+
+fn ts(s: String) -> Timestamp {
+    s.parse().unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn date(s: &str) -> Date {
+    s.parse().unwrap_or_default()
+}
+
+impl Ledger {
+    /// Opens (creating and migrating) the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            crate::fs::create_dir_all(dir)?;
+        }
+        Self::setup(Connection::open(path)?)
+    }
+
+    /// Opens an existing ledger without writing to it; `None` when there is none.
+    pub fn open_read_only(path: &Path) -> Result<Option<Self>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Some(Self { conn }))
+    }
+
+    /// An in-memory ledger for tests.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(Error::LedgerTooNew { found: version, known: MIGRATIONS.len() });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Self { conn })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::{Item, Kind};
+    use crate::kind::DocKind;
+
+    #[test]
+    fn a_ledger_from_a_newer_kkr_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kkr.sqlite");
+        drop(Ledger::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1).unwrap();
+        drop(conn);
+        let Err(err) = Ledger::open(&path) else {
+            panic!("a newer ledger must be refused")
+        };
+        assert!(matches!(err, Error::LedgerTooNew { .. }), "{err}");
+        assert!(err.to_string().contains("nyere kkr"), "{err}");
+        // Reopening the current version works and changes nothing.
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64).unwrap();
+        drop(conn);
+        Ledger::open(&path).unwrap();
+    }
+
+    fn item(id: &str, order: Option<i64>) -> Item {
+        Item {
+            id: id.into(),
+            meeting: jiff::civil::date(2027, 1, 28),
+            title: format!("Punkt {id}"),
+            area: "Andet".into(),
+            kind: Kind::Orientering,
+            order,
+            case: None,
+            recommendation: String::new(),
+            attachments: vec![],
+            closed: false,
+            public_title: String::new(),
+            late_reason: String::new(),
+            withdrawn: false,
+            decision: None,
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn versions_and_agenda_order() {
+        let mut l = Ledger::open_in_memory().unwrap();
+        let t = Timestamp::UNIX_EPOCH;
+        assert_eq!(l.accept_item(&item("b", None), "h1", "b.md", t).unwrap(), Some(1));
+        assert_eq!(l.accept_item(&item("a", Some(1)), "h2", "a.md", t).unwrap(), Some(1));
+        assert_eq!(
+            l.accept_item(&item("b", None), "h1", "b.md", t).unwrap(),
+            None,
+            "same content is no new version"
+        );
+        let mut changed = item("b", None);
+        changed.title = "Ny titel".into();
+        assert_eq!(l.accept_item(&changed, "h3", "b.md", t).unwrap(), Some(2));
+        let items = l.items(jiff::civil::date(2027, 1, 28)).unwrap();
+        let ids: Vec<_> = items.iter().map(|s| (s.item.id.as_str(), s.version)).collect();
+        assert_eq!(ids, [("a", 1), ("b", 2)]);
+        assert_eq!(items[1].item.title, "Ny titel");
+    }
+
+    #[test]
+    fn deliveries_move_through_states() {
+        let mut l = Ledger::open_in_memory().unwrap();
+        let t = Timestamp::UNIX_EPOCH;
+        let doc = NewDocument {
+            meeting: jiff::civil::date(2027, 1, 28),
+            kind: DocKind::Agenda,
+            file: "outbox/2027-01-28/dagsorden.pdf".into(),
+            sha256: "x".into(),
+            shown: vec![],
+            late: false,
+        };
+        let recipients =
+            vec![("a@example.org".to_owned(), "A".to_owned(), "<1@x>".to_owned())];
+        let d = l.add_document(&doc, &recipients, t).unwrap();
+        l.mark(d.id, "a@example.org", DeliveryState::Sending, None, None, t).unwrap();
+        l.mark(d.id, "a@example.org", DeliveryState::Sent, None, None, t).unwrap();
+        let ds = l.deliveries(d.id).unwrap();
+        assert_eq!(ds[0].state, DeliveryState::Sent);
+        assert_eq!(ds[0].attempts, 1);
+        assert!(
+            l.add_document(&doc, &recipients, t).is_err(),
+            "a document is recorded once"
+        );
+    }
+
+    /// A ledger as the release before typed kinds wrote it (schema 3), with an agenda, a
+    /// second supplement and a correction, opens upgraded in place with every row intact.
+    #[test]
+    fn a_ledger_of_the_previous_release_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kkr.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        let rows = [
+            ("agenda", 1, "dagsorden.pdf"),
+            ("supplement", 1, "supplerende-dagsorden-1.pdf"),
+            ("supplement", 2, "supplerende-dagsorden-2.pdf"),
+            ("correction", 1, "rettet-dagsorden-1.pdf"),
+            ("minutes", 1, "referat.pdf"),
+        ];
+        for (kind, seq, file) in rows {
+            conn.execute(
+                "INSERT INTO documents (meeting, kind, seq, file, sha256, items, created_at, late) VALUES ('2027-01-28', ?1, ?2, ?3, 'ab', '[]', '2027-01-21T08:00:00Z', 0)",
+                rusqlite::params![kind, seq, format!("outbox/2027-01-28/{file}")],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO deliveries (document, recipient, name, message_id, state, updated_at, generation) VALUES (3, 'a@example.org', 'A', '<m@example.org>', 'sent', '2027-01-21T08:00:00Z', 0)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+
+        let ledger = Ledger::open(&path).unwrap();
+        let docs = ledger.meeting_documents(jiff::civil::date(2027, 1, 28)).unwrap();
+        let kinds: Vec<DocKind> = docs.iter().map(|d| d.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                DocKind::Agenda,
+                DocKind::Supplement(1),
+                DocKind::Supplement(2),
+                DocKind::Correction(1),
+                DocKind::Minutes
+            ]
+        );
+        for d in &docs {
+            let name = d.file.rsplit('/').next().unwrap();
+            assert_eq!(name, d.kind.file_name(crate::kind::Edition::Member));
+        }
+        let delivered = ledger.deliveries(docs[2].id).unwrap();
+        assert_eq!(delivered[0].message_id, "<m@example.org>", "ids are kept");
+        assert_eq!(delivered[0].state, DeliveryState::Sent);
+        drop(ledger);
+        // Opening again migrates nothing twice.
+        let ledger = Ledger::open(&path).unwrap();
+        let again = ledger.meeting_documents(jiff::civil::date(2027, 1, 28)).unwrap();
+        assert_eq!(again, docs);
+        let version: i64 =
+            ledger.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+}
