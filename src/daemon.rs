@@ -161,6 +161,17 @@ impl Council {
         self.inputs = now;
     }
 
+    /// Waits (at most [`inbox::SETTLE`]) for files still being written, so a one-off pass
+    /// (`run --once`, `send`) takes in a file saved just before it; names those still
+    /// changing, which the next run takes in.
+    pub fn settle(&self) {
+        for rel in inbox::settle(&self.ws, inbox::SETTLE) {
+            tracing::warn!(
+                "inbox/{rel} ændres stadig og er ikke taget med; den tages med ved næste kørsel"
+            );
+        }
+    }
+
     /// One pass: take in the inbox, update drafts, send what is due, resume what is
     /// unfinished. `renamed` are files known to be complete (renamed into the inbox).
     pub fn pass(&mut self, renamed: &HashSet<PathBuf>) -> Result<Outcome> {
@@ -235,7 +246,7 @@ impl Council {
         }
         if intake.waiting > 0 {
             tracing::info!(
-                "{} fil(er) skrives stadig og tages med om lidt",
+                "{} fil(er) skrives stadig og tages med, når de er færdige",
                 intake.waiting
             );
         }
@@ -489,6 +500,7 @@ pub fn run_all(
 pub fn run(ws: Workspace, clock: Clock, dry_run: bool, once: bool) -> Result<u8> {
     let mut council = Council::open(ws, clock, dry_run)?;
     if once {
+        council.settle();
         return Ok(council.pass(&HashSet::new())?.exit_code());
     }
     let (tx, rx) = mpsc::channel();

@@ -71,6 +71,27 @@ pub(crate) fn is_complete(path: &Path) -> bool {
     clock::real_system_time().duration_since(modified).is_ok_and(|age| age >= QUIET)
 }
 
+/// How long `run --once` and `send` wait for files still inside their quiet period.
+pub(crate) const SETTLE: Duration = Duration::from_secs(10);
+
+/// Waits, at most `limit` of real time, until every file in the inbox is complete, so a file
+/// saved just before `kkr run --once` or `kkr send` is taken in (SPEC §6). Returns the files
+/// still changing after that (relative to `inbox/`).
+pub(crate) fn settle(ws: &Workspace, limit: Duration) -> Vec<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let busy: Vec<String> = scan(ws)
+            .into_iter()
+            .filter(|c| !is_complete(&c.path))
+            .map(|c| c.rel)
+            .collect();
+        if busy.is_empty() || start.elapsed() >= limit || crate::shutdown::requested() {
+            return busy;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The checker's view of the ledger and the clock.
 pub(crate) struct LedgerContext<'a> {
     /// Configuration.

@@ -17,6 +17,7 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
     let meeting = super::parse_meeting(&cmd.meeting)?;
     let mut council = Council::open(env.ws().clone(), env.clock.clone(), env.dry_run)?;
     let m = super::meeting(&council.config, meeting)?.clone();
+    council.settle();
     if cmd.minutes {
         if council.clock.now() < m.starts_at() {
             return Err(Error::Usage(format!(

@@ -160,13 +160,30 @@ fn two_files_with_one_id_are_both_rejected() {
 
 #[test]
 fn files_still_being_written_wait_for_the_next_run() {
+    // SPEC §6: `run --once` waits (at most 10 s) for a file inside its quiet period, so a
+    // file saved just before the command is taken in.
     let t = Test::example_without_items();
     fs::write(t.path("inbox/fresh.md"), item(&OK, "x\n")).unwrap();
     t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
-    assert!(t.path("inbox/fresh.md").exists(), "a file younger than 2 s is left alone");
-    crate::harness::age(&t.path("inbox/fresh.md"));
+    assert!(
+        t.path("inbox/behandlet/2027-01-28/fresh.md").exists(),
+        "a file saved just before run --once is taken in"
+    );
+    // One still changing after the wait (its modification time ahead of the clock) is left
+    // for the next run, and named.
+    let mut front = OK.to_vec();
+    front[0] = "id = \"2027-01-28-andet\"";
+    let busy = t.path("inbox/busy.md");
+    fs::write(&busy, item(&front, "x\n")).unwrap();
+    let ahead = fs::metadata(&busy).unwrap().modified().unwrap()
+        + std::time::Duration::from_secs(3600);
+    fs::File::options().write(true).open(&busy).unwrap().set_modified(ahead).unwrap();
+    let out = t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    assert!(busy.exists(), "a file still changing is left alone");
+    assert!(stderr(&out).contains("inbox/busy.md ændres stadig"), "{}", stderr(&out));
+    crate::harness::age(&busy);
     t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
-    assert!(t.path("inbox/behandlet/2027-01-28/fresh.md").exists());
+    assert!(t.path("inbox/behandlet/2027-01-28/busy.md").exists());
 }
 
 #[test]
