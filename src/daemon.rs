@@ -12,7 +12,6 @@ use jiff::civil::Date;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::deliver::{self, Ctx};
-use crate::document::Facts;
 use crate::error::{Error, Result};
 use crate::inbox;
 use crate::kind::{DocKind, Edition};
@@ -322,7 +321,6 @@ impl Council {
             Job::SendCorrection { meeting } => (meeting, DocKind::Correction(1), false),
             Job::SendMinutes { meeting } => (meeting, DocKind::Minutes, false),
         };
-        let kind = Facts::load(&self.ledger, meeting)?.next(kind);
         if late {
             tracing::warn!(
                 "dagsordenen til mødet {meeting} sendes for sent (kkr kørte ikke på tidspunktet)"

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::document;
+use crate::document::{self, Facts};
 use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
 use crate::ics;
@@ -92,8 +92,10 @@ fn recipients(
         .collect()
 }
 
-/// Renders and records a document for every roster row, in one transaction, and returns it.
-/// A one-off kind (the agenda, the minutes) already recorded is returned as it is.
+/// Renders and records the next document of `kind`'s sort for every roster row, in one
+/// transaction, and returns it: a supplement or correction is numbered on from those
+/// recorded, and a one-off kind (the agenda, the minutes) already recorded is returned as it
+/// is. The meeting's facts are read from the ledger once for both.
 pub(crate) fn record(
     ctx: Ctx,
     roster: &[Member],
@@ -103,14 +105,18 @@ pub(crate) fn record(
     kind: DocKind,
     late: bool,
 ) -> Result<Document> {
+    let facts = Facts::load(ledger, meeting)?;
     if kind.is_once()
-        && let Some(doc) =
-            ledger.meeting_documents(meeting)?.into_iter().find(|d| d.kind == kind)
+        && let Some(doc) = facts.documents().iter().find(|d| d.kind == kind)
     {
-        return Ok(doc);
+        return Ok(doc.clone());
     }
+    let m = ctx.config.meeting(meeting).ok_or_else(|| {
+        Error::Usage(format!("der er intet møde den {meeting} i council.toml"))
+    })?;
+    let kind = facts.next(kind);
     let (data, shown) =
-        document::load_data(ctx.config, ledger, meeting, kind, Edition::Member)?;
+        document::data(&ctx.config.council, m, &facts, kind, Edition::Member)?;
     let pdf = renderer.render(&data)?;
     let file = ctx.ws.meeting_dir(meeting).join(kind.file_name(Edition::Member));
     crate::fs::write_atomic(&file, &pdf)?;
