@@ -107,7 +107,8 @@ fn workspace(extra_config: &str) -> (tempfile::TempDir, Workspace) {
 /// A council that has taken in the 20-item example.
 fn council(ws: &Workspace) -> (Council, jiff::Timestamp) {
     let start = clock::parse_now("2027-01-10T09:00").unwrap().timestamp();
-    let mut council = Council::open(ws.clone(), Clock::starting_at(start), true).unwrap();
+    let mut council =
+        Council::open(ws.clone(), Clock::starting_at(start), false).unwrap();
     council.pass(&Default::default()).unwrap();
     (council, start)
 }

@@ -54,7 +54,7 @@ pub(crate) struct GlobalArgs {
     /// Skriv loglinjer som JSON (én pr. linje) i stedet for tekst
     #[arg(long, global = true)]
     pub(crate) log_json: bool,
-    /// Skriv mail som .eml-filer i outbox/mail/ i stedet for at sende dem
+    /// Prøvekørsel: send, flyt, publicér og gem intet; skriv i outbox/prøve/, hvad kkr ville gøre
     #[arg(long, global = true)]
     pub(crate) dry_run: bool,
     /// Gør som om klokken er dette lokale tidspunkt, fx 2026-03-05T09:00

@@ -41,7 +41,7 @@ pub struct Council {
     pub mailer: Mailer,
     /// The clock.
     pub clock: Clock,
-    /// Write `.eml` files instead of using SMTP.
+    /// A rehearsal (`--dry-run`): the workspace is its view under `outbox/prøve/`.
     pub dry_run: bool,
     /// The publishing, with what each public file was last rendered from.
     publisher: Publisher,
@@ -102,14 +102,27 @@ pub struct Force {
 
 impl Council {
     /// Opens a workspace for running: configuration (fatal if invalid), roster, ledger.
+    /// A rehearsal (`dry_run`, SPEC §6) opens the workspace's rehearsal view instead: a
+    /// fresh `outbox/prøve/` with a copy of the ledger, so nothing real is touched.
     pub fn open(ws: Workspace, clock: Clock, dry_run: bool) -> Result<Self> {
+        let ws = if dry_run { ws.rehearsal() } else { ws };
         // Stamped before reading, so an edit made while opening is read on the next pass.
         let inputs = [stamp(&ws.config_path()), stamp(&ws.roster_path())];
         let config = ws.load_config()?;
         let lock = ws.lock()?;
         let roster = ws.load_roster();
-        let ledger = Ledger::open(&ws.ledger_path())?;
-        let renderer = Renderer::new(ws.templates(), vec![ws.attachments()]);
+        let ledger = if dry_run {
+            ws.clear_rehearsal()?;
+            let ledger =
+                Ledger::rehearsal_copy(&ws.real_ledger_path(), &ws.ledger_path())?;
+            tracing::warn!(
+                "PRØVEKØRSEL: intet sendes, flyttes, publiceres eller gemmes; det, kkr ville have gjort, skrives i outbox/prøve/"
+            );
+            ledger
+        } else {
+            Ledger::open(&ws.ledger_path())?
+        };
+        let renderer = Renderer::new(ws.templates(), ws.attachment_dirs());
         let mailer = Mailer::new(ws.templates().as_deref())?;
         Ok(Self {
             ws,
@@ -198,8 +211,7 @@ impl Council {
                 return Ok(outcome);
             }
         };
-        let mut transport = match deliver::transport(&self.ws, &self.config, self.dry_run)
-        {
+        let mut transport = match deliver::transport(&self.ws, &self.config) {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!("{e}");
@@ -347,16 +359,9 @@ impl Council {
         roster: &[Member],
         transport: &mut dyn Transport,
     ) -> Result<deliver::Sent> {
-        let to_files = self.dry_run || self.config.mail.smtp.is_none();
         let ctx = Ctx { ws: &self.ws, config: &self.config, clock: &self.clock };
-        let sent = deliver::resume(
-            ctx,
-            roster,
-            &mut self.ledger,
-            &self.mailer,
-            transport,
-            to_files,
-        )?;
+        let sent =
+            deliver::resume(ctx, roster, &mut self.ledger, &self.mailer, transport)?;
         crate::notice::failures(ctx, roster, &mut self.ledger, &self.mailer, transport)?;
         Ok(sent)
     }
@@ -383,6 +388,18 @@ impl Council {
             force,
             bar,
         )
+    }
+
+    /// After a rehearsal: writes `outbox/prøve/LÆS-MIG.txt` and logs what it made (nothing
+    /// for a real run).
+    pub fn rehearsed(&self, command: &str) {
+        if !self.dry_run {
+            return;
+        }
+        match crate::rehearsal::summarize(&self.ws, &self.clock, command) {
+            Ok(line) => tracing::warn!("{line}"),
+            Err(e) => tracing::error!("{e}"),
+        }
     }
 
     /// How long the daemon may sleep before something is due (a send moment, a retry, a
@@ -447,6 +464,12 @@ pub fn run_all(
     dry_run: bool,
     once: bool,
 ) -> Result<u8> {
+    if dry_run && !once {
+        tracing::warn!(
+            "en prøvekørsel er én gennemgang: kkr run --dry-run gør det, der er at gøre nu, og stopper"
+        );
+    }
+    let once = once || dry_run;
     if !once {
         crate::shutdown::install();
         tracing::info!("{}", health(&workspaces, &clock));
@@ -497,9 +520,11 @@ pub fn run_all(
 /// something falls due, until SIGINT/SIGTERM.
 pub fn run(ws: Workspace, clock: Clock, dry_run: bool, once: bool) -> Result<u8> {
     let mut council = Council::open(ws, clock, dry_run)?;
-    if once {
+    if once || dry_run {
         council.settle();
-        return Ok(council.pass(&HashSet::new())?.exit_code());
+        let code = council.pass(&HashSet::new())?.exit_code();
+        council.rehearsed("run");
+        return Ok(code);
     }
     let (tx, rx) = mpsc::channel();
     let stop_tx = tx.clone();

@@ -132,14 +132,11 @@ pub(crate) fn record(
     ledger.add_document(&doc, &recipients, ctx.clock.now().timestamp())
 }
 
-/// The transport the configuration asks for.
-pub(crate) fn transport(
-    ws: &Workspace,
-    config: &Config,
-    dry_run: bool,
-) -> Result<Box<dyn Transport>> {
-    match (&config.mail.smtp, dry_run) {
-        (Some(smtp), false) => Ok(Box::new(Smtp::new(smtp)?)),
+/// The transport the configuration asks for: SMTP, or `.eml` files in `outbox/mail/`
+/// without `[mail.smtp]` and always in a rehearsal (`outbox/prøve/mail/`).
+pub(crate) fn transport(ws: &Workspace, config: &Config) -> Result<Box<dyn Transport>> {
+    match &config.mail.smtp {
+        Some(smtp) if !ws.is_rehearsal() => Ok(Box::new(Smtp::new(smtp)?)),
         _ => Ok(Box::new(DryRun::new(ws.mail_dir()))),
     }
 }
@@ -329,8 +326,9 @@ pub(crate) fn resume(
     ledger: &mut Ledger,
     mailer: &Mailer,
     transport: &mut dyn Transport,
-    to_files: bool,
 ) -> Result<Sent> {
+    let to_files = ctx.ws.is_rehearsal() || ctx.config.mail.smtp.is_none();
+    let mail_dir = ctx.ws.rel(&ctx.ws.mail_dir());
     let mut total = Sent::default();
     let now = ctx.clock.now();
     for m in &ctx.config.meetings {
@@ -348,7 +346,11 @@ pub(crate) fn resume(
             }
             let s = deliver(ctx, ledger, mailer, transport, &doc)?;
             if s.sent + s.failed + s.retry > 0 {
-                let how = if to_files { "skrevet til outbox/mail/" } else { "sendt" };
+                let how = if to_files {
+                    format!("skrevet til {mail_dir}/")
+                } else {
+                    "sendt".to_owned()
+                };
                 tracing::info!(
                     "{}: {} mail {how}, {} fejlet, {} prøves igen senere",
                     doc.file,

@@ -260,7 +260,7 @@ pub(crate) fn intake(
 
 /// Claims every complete file by renaming it into `inbox/.work/`; files claimed by an
 /// earlier run that stopped half-way come first. Files still being written are counted in
-/// `summary.waiting` and left.
+/// `summary.waiting` and left. A rehearsal claims nothing: it reads the files where they are.
 fn claim(
     ws: &Workspace,
     renamed: &HashSet<PathBuf>,
@@ -274,6 +274,10 @@ fn claim(
             continue;
         }
         let to = ws.work().join(&c.rel);
+        if ws.is_rehearsal() {
+            claimed.push(c);
+            continue;
+        }
         if to.exists() {
             // A leftover with the same name is processed first; this one waits a run.
             summary.waiting += 1;
@@ -361,7 +365,7 @@ fn move_processed(ws: &Workspace, c: &Candidate, meeting: Date) -> Result<()> {
     let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
     let dir = ws.processed().join(meeting.to_string());
     crate::fs::create_dir_all(&dir)?;
-    crate::fs::rename(&c.path, &crate::fs::free_name(&dir, name))
+    ws.hand_over(&c.path, &crate::fs::free_name(&dir, name))
 }
 
 /// Moves a file to `afvist/` (keeping its subfolder) next to `NAME.fejl.txt`; returns the report.
@@ -389,6 +393,6 @@ fn reject(
         target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
     ));
     crate::fs::write_atomic(&report_path, report.as_bytes())?;
-    crate::fs::rename(&c.path, &target)?;
+    ws.hand_over(&c.path, &target)?;
     Ok(report)
 }

@@ -27,6 +27,7 @@ pub mod markdown;
 mod notice;
 mod pdfpage;
 mod publish;
+mod rehearsal;
 pub mod render;
 pub mod report;
 pub mod roster;

@@ -12,12 +12,32 @@ use crate::roster::{Member, load_roster};
 pub struct Workspace {
     /// The folder.
     pub root: PathBuf,
+    /// A rehearsal's view (SPEC §6): everything kkr writes goes under `outbox/prøve/`.
+    rehearsal: bool,
 }
 
 impl Workspace {
     /// The workspace at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), rehearsal: false }
+    }
+
+    /// The same workspace seen by a rehearsal (`--dry-run`): it reads the real inbox,
+    /// configuration, templates and attachments, and writes only under `outbox/prøve/`
+    /// (its own ledger copy, PDFs, mail, public files, and copies of the files it would have
+    /// moved).
+    pub fn rehearsal(&self) -> Self {
+        Self { root: self.root.clone(), rehearsal: true }
+    }
+
+    /// Whether this is a rehearsal's view.
+    pub fn is_rehearsal(&self) -> bool {
+        self.rehearsal
+    }
+
+    /// `outbox/prøve/`: where a rehearsal writes.
+    pub fn rehearsal_dir(&self) -> PathBuf {
+        self.root.join("outbox").join("prøve")
     }
 
     /// `council.toml`.
@@ -35,14 +55,29 @@ impl Workspace {
         self.root.join("inbox")
     }
 
-    /// `inbox/behandlet/`.
+    /// `inbox/behandlet/` (a rehearsal: its copy under `outbox/prøve/inbox/`).
     pub fn processed(&self) -> PathBuf {
-        self.inbox().join("behandlet")
+        self.moved_to().join("behandlet")
     }
 
-    /// `inbox/afvist/`.
+    /// `inbox/afvist/` (a rehearsal: its copy under `outbox/prøve/inbox/`).
     pub fn rejected(&self) -> PathBuf {
-        self.inbox().join("afvist")
+        self.moved_to().join("afvist")
+    }
+
+    /// Where taken-in and rejected files go: `inbox/`, or in a rehearsal, which moves
+    /// nothing, `outbox/prøve/inbox/` for copies.
+    fn moved_to(&self) -> PathBuf {
+        if self.rehearsal { self.rehearsal_dir().join("inbox") } else { self.inbox() }
+    }
+
+    /// Hands a file from the inbox over to `to`: moves it, or in a rehearsal copies it.
+    pub(crate) fn hand_over(&self, from: &Path, to: &Path) -> Result<()> {
+        if !self.rehearsal {
+            return crate::fs::rename(from, to);
+        }
+        let bytes = crate::fs::read(from)?;
+        crate::fs::write_atomic(to, &bytes)
     }
 
     /// `inbox/.work/`: files claimed and being processed.
@@ -50,9 +85,9 @@ impl Workspace {
         self.inbox().join(".work")
     }
 
-    /// `outbox/`.
+    /// `outbox/` (a rehearsal: `outbox/prøve/`).
     pub fn outbox(&self) -> PathBuf {
-        self.root.join("outbox")
+        if self.rehearsal { self.rehearsal_dir() } else { self.root.join("outbox") }
     }
 
     /// `outbox/<meeting>/`.
@@ -60,14 +95,24 @@ impl Workspace {
         self.outbox().join(meeting.to_string())
     }
 
-    /// `outbox/mail/`: dry-run mail.
+    /// `outbox/mail/`: mail of a workspace without `[mail.smtp]` (a rehearsal:
+    /// `outbox/prøve/mail/`).
     pub fn mail_dir(&self) -> PathBuf {
         self.outbox().join("mail")
     }
 
-    /// `state/`.
+    /// `state/` (a rehearsal: its own `outbox/prøve/state/`, never the real one).
     pub fn state(&self) -> PathBuf {
-        self.root.join("state")
+        if self.rehearsal {
+            self.rehearsal_dir().join("state")
+        } else {
+            self.root.join("state")
+        }
+    }
+
+    /// The real `state/kkr.sqlite`, also for a rehearsal (which copies it).
+    pub fn real_ledger_path(&self) -> PathBuf {
+        self.root.join("state").join("kkr.sqlite")
     }
 
     /// `state/kkr.sqlite`.
@@ -75,9 +120,19 @@ impl Workspace {
         self.state().join("kkr.sqlite")
     }
 
-    /// `state/attachments/`.
+    /// `state/attachments/`: where attachments taken in are stored.
     pub fn attachments(&self) -> PathBuf {
         self.state().join("attachments")
+    }
+
+    /// Where stored attachments are read from: `state/attachments/`, and for a rehearsal
+    /// its own store before the real one.
+    pub fn attachment_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![self.attachments()];
+        if self.rehearsal {
+            dirs.push(self.root.join("state").join("attachments"));
+        }
+        dirs
     }
 
     /// `templates/`, when the workspace has one.
@@ -89,9 +144,16 @@ impl Workspace {
     /// Takes the workspace's lock (`state/kkr.lock`), so two kkr processes never work on
     /// one workspace; the operating system releases it when the process ends, however it
     /// ends.
+    ///
+    /// A rehearsal takes its own lock (`outbox/prøve/.lock`), so it can run beside the
+    /// daemon, never two at once, and [`Workspace::clear_rehearsal`] keeps it.
     pub fn lock(&self) -> Result<std::fs::File> {
-        let path = self.state().join("kkr.lock");
-        crate::fs::create_dir_all(&self.state())?;
+        let dir = if self.rehearsal { self.rehearsal_dir() } else { self.state() };
+        let path = dir.join(if self.rehearsal { ".lock" } else { "kkr.lock" });
+        if self.rehearsal {
+            self.refuse_symlink(&dir)?;
+        }
+        crate::fs::create_dir_all(&dir)?;
         let file = std::fs::File::options()
             .create(true)
             .truncate(false)
@@ -107,6 +169,39 @@ impl Workspace {
                 Err(Error::Write { path, source })
             }
         }
+    }
+
+    /// Empties `outbox/prøve/` for a new rehearsal (all but its lock). Refuses a symlink
+    /// there, so a rehearsal never deletes anything outside it.
+    pub fn clear_rehearsal(&self) -> Result<()> {
+        let dir = self.rehearsal_dir();
+        let err = |source| Error::Write { path: dir.clone(), source };
+        self.refuse_symlink(&dir)?;
+        for entry in std::fs::read_dir(&dir).map_err(err)? {
+            let entry = entry.map_err(err)?;
+            if entry.file_name() == ".lock" {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if entry.file_type().map_err(err)?.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|source| Error::Write { path, source })?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a folder kkr writes in that is a symbolic link (it could point anywhere).
+    fn refuse_symlink(&self, dir: &Path) -> Result<()> {
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::Usage(format!(
+                "{} er et symbolsk link; kkr skriver og sletter ikke uden for arbejdsmappen\n  hjælp: fjern linket, så laver kkr mappen selv",
+                self.rel(dir)
+            )));
+        }
+        Ok(())
     }
 
     /// A path relative to the workspace, for messages.

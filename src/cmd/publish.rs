@@ -19,12 +19,13 @@ pub(crate) fn publish(env: &Env, cmd: &PublishCommand) -> Result<u8> {
 /// `kkr publish MEETING`: uploads the meeting's public files and the site again.
 fn publish_one(env: &Env, meeting: &str) -> Result<u8> {
     let date = super::parse_meeting(meeting)?;
-    let mut council = Council::open(env.ws().clone(), env.clock.clone(), true)?;
+    let mut council = Council::open(env.ws().clone(), env.clock.clone(), env.dry_run)?;
     if council.config.publish.is_none() {
         return Err(no_publish_section(&council.ws));
     }
     super::meeting(&council.config, date)?;
     let n = council.publish(Some(date), true)?;
+    council.rehearsed("publish");
     if n == 0 {
         crate::outln!(
             "Intet at publicere for mødet {date} endnu (dagsordenen er ikke sendt)."
@@ -62,12 +63,15 @@ fn publish_all(env: &Env) -> Result<u8> {
     // One council at a time, opened when its turn comes and closed (its renderers freed,
     // its lock released) before the next. A failure ends the run after what was done is said.
     for ws in workspaces {
-        let published =
-            Council::open(ws.clone(), clock.clone(), true).and_then(|mut council| {
+        let published = Council::open(ws.clone(), clock.clone(), env.dry_run).and_then(
+            |mut council| {
                 let name = council.config.council.name.clone();
                 bar.set_message(name.clone());
-                Ok((name, council.publish_with(None, true, Some(&bar))?))
-            });
+                let n = council.publish_with(None, true, Some(&bar))?;
+                council.rehearsed("publish --alle");
+                Ok((name, n))
+            },
+        );
         let (name, n) = match published {
             Ok(done) => done,
             Err(e) => {

@@ -62,5 +62,7 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
         tracing::info!("{n} mail sendes igen");
     }
     let force = Force { meeting, minutes: cmd.minutes };
-    Ok(council.pass_with(&HashSet::new(), Some(force))?.exit_code())
+    let code = council.pass_with(&HashSet::new(), Some(force))?.exit_code();
+    council.rehearsed("send");
+    Ok(code)
 }

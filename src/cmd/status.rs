@@ -19,6 +19,10 @@ pub(crate) struct Status {
     pub(crate) now: String,
     /// Why members.csv is invalid, if it is (nothing is sent then).
     pub(crate) roster_error: Option<String>,
+    /// No `[mail.smtp]`: mail is written to `outbox/mail/` and reaches no one.
+    pub(crate) mail_to_files: bool,
+    /// When the last rehearsal ran (Danish), if `outbox/prøve/` holds one.
+    pub(crate) last_rehearsal: Option<String>,
     /// The meetings.
     pub(crate) meetings: Vec<MeetingStatus>,
     /// The latest rejected files.
@@ -155,6 +159,8 @@ pub(crate) fn collect_status(
         council: config.council.name,
         now: now.to_string(),
         roster_error: ws.load_roster().err(),
+        mail_to_files: config.mail.smtp.is_none(),
+        last_rehearsal: crate::rehearsal::last(ws),
         meetings,
         rejections,
     })
@@ -193,6 +199,16 @@ pub(crate) fn status(
         return Ok(0);
     }
     crate::outln!("{} – status {}", status.council, moment(&status.now));
+    if status.mail_to_files {
+        crate::outln!(
+            "Post: council.toml har ingen [mail.smtp]; mail skrives som .eml-filer i outbox/mail/ og når ikke modtagerne."
+        );
+    }
+    if let Some(at) = &status.last_rehearsal {
+        crate::outln!(
+            "Seneste prøvekørsel: {at} – se outbox/prøve/ (intet af det er sendt, flyttet eller gemt)."
+        );
+    }
     if let Some(report) = &status.roster_error {
         crate::outln!("\nmembers.csv er ugyldig, så intet sendes:\n{report}");
     }

@@ -119,6 +119,24 @@ impl Ledger {
         Self::setup(Connection::open(path)?)
     }
 
+    /// A rehearsal's ledger: a copy of the real one at `real` (if there is one) taken with
+    /// SQLite's backup API, a consistent snapshot even while a daemon writes, at `copy`,
+    /// replacing an earlier copy. Nothing is ever written to the real ledger.
+    pub fn rehearsal_copy(real: &Path, copy: &Path) -> Result<Self> {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = copy.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(std::path::PathBuf::from(name));
+        }
+        if let Some(dir) = copy.parent() {
+            crate::fs::create_dir_all(dir)?;
+        }
+        if let Some(source) = Self::open_read_only(real)? {
+            source.conn.backup(rusqlite::MAIN_DB, copy, None)?;
+        }
+        Self::open(copy)
+    }
+
     /// Opens an existing ledger without writing to it; `None` when there is none.
     pub fn open_read_only(path: &Path) -> Result<Option<Self>> {
         if !path.exists() {

@@ -42,6 +42,8 @@ fn valid_name(name: &str) -> Result<()> {
 /// The publish target of a workspace, if it has one.
 pub(crate) fn target(ws: &Workspace, config: &PublishConfig) -> Result<Box<dyn Publish>> {
     match &config.target {
+        // A rehearsal publishes nowhere but `outbox/prøve/public/`.
+        _ if ws.is_rehearsal() => Ok(Box::new(Dir { root: ws.outbox().join("public") })),
         PublishTarget::Dir(dir) => {
             let dir = if dir.is_absolute() { dir.clone() } else { ws.root.join(dir) };
             Ok(Box::new(Dir { root: dir }))
@@ -138,7 +140,7 @@ impl Publisher {
         }
         let docs: Vec<&DocData> = jobs.iter().map(|j| &j.data).collect();
         let second = (bar.is_some() && docs.len() > 1)
-            .then(|| Renderer::new(ctx.ws.templates(), vec![ctx.ws.attachments()]));
+            .then(|| Renderer::new(ctx.ws.templates(), ctx.ws.attachment_dirs()));
         let tick = || {
             if let Some(bar) = bar {
                 bar.inc(1);
@@ -250,7 +252,11 @@ impl Publisher {
                 now,
             )?;
             let what = if rev > 1 { format!(" (udgave {rev})") } else { String::new() };
-            tracing::info!("publiceret: {name}{what}");
+            if ws.is_rehearsal() {
+                tracing::info!("prøve: ville være publiceret: {name}{what}");
+            } else {
+                tracing::info!("publiceret: {name}{what}");
+            }
             uploaded = 1;
         }
         self.keys.insert(name, key);

@@ -14,13 +14,13 @@ use crate::smtp::{Behaviour, Sink, free_port};
 const SEND: &str = "2027-01-21T09:00";
 
 /// The example workspace mailing through the server on `port`.
-fn with_smtp(port: u16) -> Test {
+pub(crate) fn with_smtp(port: u16) -> Test {
     let t = Test::example();
     smtp_config(&t, port);
     t
 }
 
-fn smtp_config(t: &Test, port: u16) {
+pub(crate) fn smtp_config(t: &Test, port: u16) {
     let mut config = fs::read_to_string(t.path("council.toml")).unwrap();
     config.push_str(&format!(
         "\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"
@@ -28,7 +28,7 @@ fn smtp_config(t: &Test, port: u16) {
     t.write("council.toml", config);
 }
 
-fn recipients(t: &Test) -> Vec<String> {
+pub(crate) fn recipients(t: &Test) -> Vec<String> {
     let text = fs::read_to_string(t.path("members.csv")).unwrap();
     csv::Reader::from_reader(text.as_bytes())
         .records()
@@ -37,7 +37,7 @@ fn recipients(t: &Test) -> Vec<String> {
 }
 
 /// Messages per recipient for documents whose subject contains `what`.
-fn per_recipient(sink: &Sink, what: &str) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn per_recipient(sink: &Sink, what: &str) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in sink.messages() {
         if !subject(&m).contains(what) {
@@ -55,13 +55,13 @@ fn per_recipient(sink: &Sink, what: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 /// A message's decoded subject.
-fn subject(m: &crate::smtp::Received) -> String {
+pub(crate) fn subject(m: &crate::smtp::Received) -> String {
     let parsed = mail_parser::MessageParser::default().parse(m.data.as_bytes());
     parsed.and_then(|p| p.subject().map(str::to_owned)).unwrap_or_default()
 }
 
 #[track_caller]
-fn assert_once_each(t: &Test, sink: &Sink, what: &str) {
+pub(crate) fn assert_once_each(t: &Test, sink: &Sink, what: &str) {
     let got = per_recipient(sink, what);
     let all = recipients(t);
     for r in &all {

@@ -9,6 +9,7 @@ mod disk;
 mod hostile;
 mod init;
 mod minutes;
+mod rehearsal;
 mod render;
 mod run;
 mod smtp;
