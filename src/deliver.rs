@@ -52,11 +52,13 @@ pub(crate) struct Ctx<'a> {
     pub(crate) clock: &'a Clock,
 }
 
-/// The Message-ID of a document for a recipient in a resend generation.
+/// The Message-ID of a document (`kind`, its bytes' SHA-256 `sha256`) for a recipient in a
+/// resend generation: a deliberate resend is a new message with a new id.
 pub(crate) fn message_id(
     config: &Config,
     meeting: Date,
     kind: DocKind,
+    sha256: &str,
     recipient: &str,
     generation: i64,
 ) -> String {
@@ -70,6 +72,7 @@ pub(crate) fn message_id(
         &config.council.slug,
         &meeting.to_string(),
         &file,
+        sha256,
         recipient,
         &config.mail.from,
     )
@@ -81,12 +84,13 @@ fn recipients(
     roster: &[Member],
     meeting: Date,
     kind: DocKind,
+    sha256: &str,
 ) -> Vec<(String, String, String)> {
     roster
         .iter()
         .map(|m| {
             let email = m.email.to_string();
-            let id = message_id(config, meeting, kind, &email, 0);
+            let id = message_id(config, meeting, kind, sha256, &email, 0);
             (email, m.name.clone(), id)
         })
         .collect()
@@ -128,7 +132,7 @@ pub(crate) fn record(
         shown,
         late,
     };
-    let recipients = recipients(ctx.config, roster, meeting, kind);
+    let recipients = recipients(ctx.config, roster, meeting, kind, &doc.sha256);
     ledger.add_document(&doc, &recipients, ctx.clock.now().timestamp())
 }
 
@@ -339,7 +343,8 @@ pub(crate) fn resume(
             if doc.kind.sendable_until(m).is_some_and(|until| now >= until) {
                 continue;
             }
-            let recipients = recipients(ctx.config, roster, m.date, doc.kind);
+            let recipients =
+                recipients(ctx.config, roster, m.date, doc.kind, &doc.sha256);
             let added = ledger.add_recipients(doc.id, &recipients, now.timestamp())?;
             if added > 0 {
                 tracing::info!("{}: {added} nye modtagere fra members.csv", doc.file);

@@ -214,17 +214,20 @@ impl Mailer {
     }
 }
 
-/// The Message-ID of a document for a recipient: the same on every attempt, so a resend
-/// after a crash can be recognised by mail systems.
+/// The Message-ID of a document for a recipient (SPEC §6): the same on every attempt, so a
+/// resend after a crash can be recognised by mail systems, and never the same for two
+/// documents: `content` is the document's SHA-256, so a document with other bytes under the
+/// same name (an empty agenda and the real one) gets other ids.
 pub fn message_id(
     slug: &str,
     meeting: &str,
     file: &str,
+    content: &str,
     recipient: &str,
     from: &Mailbox,
 ) -> String {
     let digest = hex(&Sha256::digest(format!(
-        "{slug}/{meeting}/{file}/{}",
+        "{slug}/{meeting}/{file}/{content}/{}",
         recipient.to_lowercase()
     )));
     let stem = file.trim_end_matches(".pdf");
@@ -285,15 +288,16 @@ mod tests {
     #[test]
     fn message_ids_are_stable_and_distinct() {
         let from: Mailbox = "KKR <kkr@example.org>".parse().unwrap();
-        let a =
-            message_id("kkr-h", "2027-01-28", "dagsorden.pdf", "a@example.org", &from);
-        assert_eq!(
-            a,
-            message_id("kkr-h", "2027-01-28", "dagsorden.pdf", "A@example.org", &from)
-        );
+        let id = |content: &str, to: &str| {
+            message_id("kkr-h", "2027-01-28", "dagsorden.pdf", content, to, &from)
+        };
+        let a = id("ab12", "a@example.org");
+        assert_eq!(a, id("ab12", "A@example.org"), "the same document, the same id");
+        assert_ne!(a, id("ab12", "b@example.org"), "another recipient");
         assert_ne!(
             a,
-            message_id("kkr-h", "2027-01-28", "dagsorden.pdf", "b@example.org", &from)
+            id("cd34", "a@example.org"),
+            "another document under the same name"
         );
         assert!(
             a.starts_with("<kkr-h.2027-01-28.dagsorden.") && a.ends_with("@example.org>")

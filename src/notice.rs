@@ -126,6 +126,7 @@ fn report_failures(
             &ctx.config.council.slug,
             &doc.meeting.to_string(),
             &format!("fejl-{file}"),
+            &doc.sha256,
             "sekretariat",
             &ctx.config.mail.from,
         ),

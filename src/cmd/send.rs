@@ -55,7 +55,8 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
             }
             let config = &council.config;
             let id = |recipient: &str, generation: i64| {
-                deliver::message_id(config, meeting, doc.kind, recipient, generation)
+                let sha = &doc.sha256;
+                deliver::message_id(config, meeting, doc.kind, sha, recipient, generation)
             };
             n += council.ledger.resend(doc.id, cmd.to.as_deref(), &id, now)?;
         }

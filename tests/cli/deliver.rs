@@ -264,6 +264,19 @@ fn supplement_and_corrections_reach_everyone_once() {
     ));
     assert!(text.contains("er trukket"), "{text}");
     assert_once_each(&t, &sink, "dagsorden til mødet 28. januar");
+
+    // Four documents to every row: no two messages share a Message-ID (SPEC §6).
+    let ids: HashSet<String> = sink
+        .messages()
+        .iter()
+        .map(|m| {
+            let parsed =
+                mail_parser::MessageParser::default().parse(m.data.as_bytes()).unwrap();
+            parsed.message_id().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), sink.messages().len(), "every message has its own id");
+    assert_eq!(ids.len(), 4 * recipients(&t).len());
 }
 
 #[test]
