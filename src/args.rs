@@ -86,6 +86,9 @@ pub(crate) enum Command {
     /// Send nu, hvad planen ville sende
     #[command(help_template = TEMPLATE)]
     Send(SendCommand),
+    /// Godkend: frigiv en tilbageholdt dagsorden (som en godkendelsesfil)
+    #[command(help_template = TEMPLATE)]
+    Approve(ApproveCommand),
     /// Publicér det offentlige referat nu
     #[command(help_template = TEMPLATE)]
     Publish(PublishCommand),
@@ -161,6 +164,25 @@ pub(crate) struct SendCommand {
     /// Send (igen) kun til denne adresse, fx et medlem der har mistet mailen
     #[arg(long, value_name = "ADRESSE")]
     pub(crate) to: Option<String>,
+}
+
+/// `kkr approve`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
+#[command(group = clap::ArgGroup::new("hvad").required(true).args(["agenda", "minutes"]))]
+pub(crate) struct ApproveCommand {
+    /// Mødets dato
+    #[arg(value_name = "MØDE")]
+    pub(crate) meeting: String,
+    /// Frigiv dagsordenen (en tilbageholdt dagsorden sendes så nu)
+    #[arg(long)]
+    pub(crate) agenda: bool,
+    /// Godkend beslutningsreferatet
+    #[arg(long)]
+    pub(crate) minutes: bool,
+    /// Hvem der godkender: et navn som i members.csv
+    #[arg(long, value_name = "NAVN")]
+    pub(crate) by: String,
 }
 
 /// `kkr publish`.

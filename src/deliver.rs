@@ -121,6 +121,15 @@ pub(crate) fn record(
     let kind = facts.next(kind);
     let (data, shown) =
         document::data(&ctx.config.council, m, &facts, kind, Edition::Member)?;
+    if kind.is_agenda_family() && shown.is_empty() {
+        // Never an empty agenda (SPEC §6): the last guard, whoever asked for it.
+        return Err(Error::Invalid {
+            report: format!(
+                "{} til mødet {meeting} sendes ikke: den har ingen punkter\n",
+                kind.label()
+            ),
+        });
+    }
     let pdf = renderer.render(&data)?;
     let file = ctx.ws.meeting_dir(meeting).join(kind.file_name(Edition::Member));
     crate::fs::write_atomic(&file, &pdf)?;

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
 use crate::item::{Attendance, Item};
 use crate::kind::{DocKind, Edition};
-use crate::ledger::{Document, Ledger, Shown, StoredItem};
+use crate::ledger::{Document, Hold, Ledger, Shown, StoredItem};
 use crate::mail::{Letter, MailItem};
 use crate::site::PublicItem;
 
@@ -56,6 +56,8 @@ pub struct Facts {
     changed_at: Option<Timestamp>,
     /// For items changed since a sent agenda showed them: the version it showed.
     shown_before: HashMap<String, Item>,
+    /// The agenda's hold, if it was held or released (SPEC §6).
+    hold: Option<Hold>,
 }
 
 impl Facts {
@@ -67,6 +69,7 @@ impl Facts {
             attendance: ledger.attendance(meeting)?,
             changed_at: ledger.changed_at(meeting)?,
             shown_before: HashMap::new(),
+            hold: ledger.hold_of(meeting)?,
         };
         let covered = facts.covered();
         for s in &facts.items {
@@ -91,6 +94,7 @@ impl Facts {
             attendance: None,
             changed_at: None,
             shown_before: HashMap::new(),
+            hold: None,
         }
     }
 
@@ -146,7 +150,9 @@ impl Facts {
             };
             list.push((s.clone(), change));
         }
-        Plan { sent, minutes_sent, list }
+        let released = self.hold.as_ref().is_some_and(|h| h.released.is_some());
+        let held = self.hold.is_some() && !released;
+        Plan { sent, minutes_sent, held, released, list }
     }
 
     /// The next document of `kind`'s sort: the numbered kinds count on from those recorded.
@@ -164,6 +170,10 @@ pub struct Plan {
     pub sent: bool,
     /// Whether the minutes have been sent.
     pub minutes_sent: bool,
+    /// The agenda is held (no items at its send moment) and not released yet.
+    pub held: bool,
+    /// The agenda was released (`kkr approve`, an approval file): it goes now.
+    pub released: bool,
     /// The list.
     pub list: Vec<(StoredItem, Change)>,
 }
@@ -205,6 +215,8 @@ impl Plan {
             changed_items: self.changed_items(),
             decided: self.undecided().is_empty(),
             minutes_sent: self.minutes_sent,
+            held: self.held,
+            released: self.released,
         }
     }
 

@@ -143,6 +143,8 @@ pub(crate) enum Verdict {
     Item(Box<item::CheckedItem>),
     /// An attendance file.
     Attendance(item::Attendance),
+    /// An approval file.
+    Approval(crate::approval::Approval),
     /// Rejected, with every problem.
     Rejected(Vec<Problem>),
 }
@@ -170,6 +172,12 @@ pub(crate) fn judge(
     if rel.ends_with(".toml") {
         let all = Vec::new();
         let names = names.unwrap_or(&all);
+        if crate::approval::is_approval(bytes) {
+            return match crate::approval::check_approval(bytes, ctx.config(), names) {
+                Ok(a) => Verdict::Approval(a),
+                Err(p) => Verdict::Rejected(p),
+            };
+        }
         match item::check_attendance(bytes, ctx.config(), names) {
             Ok(a) => Verdict::Attendance(a),
             Err(p) => Verdict::Rejected(p),
@@ -229,6 +237,10 @@ pub(crate) fn intake(
         let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
         files.push((c, bytes));
     }
+    // Approvals last, so one dropped with the items it releases finds them taken in.
+    files.sort_by_key(|(c, b)| {
+        c.rel.ends_with(".toml") && b.as_deref().is_some_and(crate::approval::is_approval)
+    });
 
     // Two files with one id in the same intake: both are rejected, each naming the other.
     let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -253,6 +265,7 @@ pub(crate) fn intake(
             None => judge(ws, &c.rel, bytes.as_deref(), &ctx, names),
         };
         let verdict = within_limit(ledger, &mut counts, verdict)?;
+        let verdict = releasable(config, ledger, now, verdict)?;
         apply(ws, ledger, now, c, verdict, &mut summary)?;
     }
     Ok(summary)
@@ -317,6 +330,42 @@ fn within_limit(
     Ok(Verdict::Item(checked))
 }
 
+/// Rejects an approval of an agenda that cannot go: the meeting has started, the agenda is
+/// already sent, or it has no items yet.
+fn releasable(
+    config: &Config,
+    ledger: &Ledger,
+    now: &jiff::Zoned,
+    verdict: Verdict,
+) -> Result<Verdict> {
+    let Verdict::Approval(a) = verdict else { return Ok(verdict) };
+    let m = a.meeting;
+    let problem = match meeting_phase(config, Some(ledger), m, now) {
+        Phase::Started => Some(
+            Problem::file(format!(
+                "mødet {m} er begyndt; dagsordenen sendes ikke længere"
+            ))
+            .hint("fjern filen"),
+        ),
+        Phase::Sent => Some(
+            Problem::file(format!("dagsordenen til mødet {m} er allerede sendt")).hint(
+                "fjern filen; en godkendelse frigiver kun en tilbageholdt dagsorden",
+            ),
+        ),
+        Phase::Draft if crate::document::plan(ledger, m)?.active() == 0 => Some(
+            Problem::file(format!(
+                "mødet {m} har ingen punkter; en tom dagsorden sendes aldrig"
+            ))
+            .hint("læg punkterne i inbox/ først, og læg så godkendelsen ind igen"),
+        ),
+        Phase::Draft => None,
+    };
+    Ok(match problem {
+        Some(p) => Verdict::Rejected(vec![p]),
+        None => Verdict::Approval(a),
+    })
+}
+
 /// Carries out a verdict on a claimed file: an item or attendance into the ledger and
 /// `behandlet/<meeting>/`, a rejection into `afvist/` with its report.
 fn apply(
@@ -348,6 +397,17 @@ fn apply(
         Verdict::Attendance(a) => {
             if ledger.accept_attendance(&a, now.timestamp())? {
                 summary.changed.insert(a.meeting);
+            }
+            move_processed(ws, &c, a.meeting)?;
+            summary.accepted.push((c.rel, a.meeting));
+        }
+        Verdict::Approval(a) => {
+            if ledger.release(a.meeting, &a.by, now.timestamp())? {
+                tracing::info!(
+                    "dagsordenen til mødet {} er frigivet af {} og sendes nu",
+                    a.meeting,
+                    a.by
+                );
             }
             move_processed(ws, &c, a.meeting)?;
             summary.accepted.push((c.rel, a.meeting));

@@ -4,6 +4,7 @@
 //! what is due; `edition` + `render` (Typst, via `world`) make PDFs; `mail` + `deliver` send
 //! them. See docs/ARCHITECTURE.md.
 
+pub mod approval;
 mod args;
 pub mod attachment;
 pub mod clock;
@@ -220,6 +221,7 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         Command::Status(c) => cmd::status::run(&env, c),
         Command::Render(c) => cmd::render::render(&env, c),
         Command::Send(c) => cmd::send::send(&env, c),
+        Command::Approve(c) => cmd::approve::approve(&env, c),
         Command::Publish(c) => cmd::publish::publish(&env, c),
         Command::Completions(c) => cmd::completions::completions(&env, c),
         Command::Init(c) => cmd::init::init(&env, c),

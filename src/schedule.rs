@@ -23,11 +23,21 @@ pub struct MeetingState {
     pub decided: bool,
     /// The minutes have been recorded as sent.
     pub minutes_sent: bool,
+    /// The agenda is held (no items at its send moment, SPEC §6) and not released yet.
+    pub held: bool,
+    /// The agenda was released by an approval or `kkr approve`: it goes now.
+    pub released: bool,
 }
 
 /// Work that is due now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
+    /// Hold an agenda whose send moment came with no items: nothing is sent, the secretariat
+    /// is told, and it goes when released (SPEC §6).
+    HoldAgenda {
+        /// The meeting.
+        meeting: Date,
+    },
     /// Render and mail the agenda of a meeting.
     SendAgenda {
         /// The meeting.
@@ -63,8 +73,10 @@ pub enum AgendaStatus {
     Sent,
     /// The send moment passed and the meeting has started: it will not be sent.
     Missed,
-    /// Nothing to send: no items.
+    /// Nothing to send yet: no items; the moment is still to come.
     Empty(Zoned),
+    /// Held: the moment came with no items; it goes when released (SPEC §6).
+    Held,
 }
 
 /// The agenda status of one meeting.
@@ -76,18 +88,19 @@ pub fn agenda_status(
 ) -> Option<AgendaStatus> {
     let m = config.meeting(meeting)?;
     let due = config.schedule.agenda_due(m);
+    let moment_came = *now >= due || state.released;
     Some(if state.agenda_sent {
         AgendaStatus::Sent
     } else if *now >= m.starts_at() {
         AgendaStatus::Missed
-    } else if *now < due {
-        if state.items == 0 {
-            AgendaStatus::Empty(due)
-        } else {
-            AgendaStatus::Scheduled(due)
-        }
-    } else if state.items == 0 {
+    } else if state.held {
+        AgendaStatus::Held
+    } else if !moment_came && state.items == 0 {
         AgendaStatus::Empty(due)
+    } else if !moment_came {
+        AgendaStatus::Scheduled(due)
+    } else if state.items == 0 {
+        AgendaStatus::Held
     } else {
         AgendaStatus::Due
     })
@@ -102,10 +115,14 @@ pub fn due(
     let mut jobs = Vec::new();
     for m in &config.meetings {
         let s = state(m.date);
-        if agenda_status(now, config, m.date, s) == Some(AgendaStatus::Due) {
+        let status = agenda_status(now, config, m.date, s);
+        if status == Some(AgendaStatus::Due) {
             let moment = config.schedule.agenda_due(m);
-            let late = now.timestamp().duration_since(moment.timestamp()) > GRACE;
+            let late =
+                !s.released && now.timestamp().duration_since(moment.timestamp()) > GRACE;
             jobs.push(Job::SendAgenda { meeting: m.date, late });
+        } else if status == Some(AgendaStatus::Held) && !s.held {
+            jobs.push(Job::HoldAgenda { meeting: m.date });
         } else if *now >= m.ends_at() {
             // A held meeting: minutes once every item has its decision.
             let ready =
@@ -284,6 +301,32 @@ mod tests {
             agenda_status(&now, &c, c.meetings[0].date, with_items(c.meetings[0].date)),
             Some(AgendaStatus::Missed)
         );
+    }
+
+    #[test]
+    fn no_items_at_the_moment_holds_the_agenda_until_released() {
+        let c = config(&["2027-01-28"], "09:00");
+        let d = jiff::civil::date(2027, 1, 28);
+        let at = parse_now("2027-01-21T09:00").unwrap();
+        let empty = |_| MeetingState::default();
+        assert_eq!(due(&at, &c, &empty), [Job::HoldAgenda { meeting: d }]);
+        // Held: a later item is no reason to send, and not late.
+        let held = |_| MeetingState { items: 1, held: true, ..Default::default() };
+        let later = parse_now("2027-01-23T10:00").unwrap();
+        assert!(due(&later, &c, &held).is_empty());
+        assert_eq!(agenda_status(&later, &c, d, held(d)), Some(AgendaStatus::Held));
+        // Released: it goes now, on time.
+        let released =
+            |_| MeetingState { items: 1, released: true, ..Default::default() };
+        assert_eq!(
+            due(&later, &c, &released),
+            [Job::SendAgenda { meeting: d, late: false }]
+        );
+        // Released with no items: still nothing.
+        let none = |_| MeetingState { released: true, ..Default::default() };
+        assert_eq!(due(&later, &c, &none), [Job::HoldAgenda { meeting: d }]);
+        // Once the meeting has started nothing is held or sent.
+        assert!(due(&parse_now("2027-01-28T09:00").unwrap(), &c, &empty).is_empty());
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
                 *per_meeting.entry(i.item.meeting).or_default() += 1;
                 good += 1;
             }
-            Verdict::Attendance(_) => good += 1,
+            Verdict::Attendance(_) | Verdict::Approval(_) => good += 1,
         }
     }
     for rels in ids.values().filter(|r| r.len() > 1) {

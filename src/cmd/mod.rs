@@ -1,6 +1,7 @@
 //! The commands, one file each, each called with the same [`Env`] from one line of
 //! `lib.rs`'s dispatch (typst-cli `main.rs`, just `run.rs`).
 
+pub(crate) mod approve;
 pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod init;

@@ -18,6 +18,7 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
     let mut council = Council::open(env.ws().clone(), env.clock.clone(), env.dry_run)?;
     let m = super::meeting(&council.config, meeting)?.clone();
     council.settle();
+    let taken = council.take_in(&HashSet::new())?;
     if cmd.minutes {
         if council.clock.now() < m.starts_at() {
             return Err(Error::Usage(format!(
@@ -37,6 +38,15 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
         return Err(Error::Usage(format!(
             "mødet {meeting} er begyndt; dagsordener sendes ikke længere"
         )));
+    } else if crate::document::plan(&council.ledger, meeting)?.active() == 0
+        && !council.state(meeting).agenda_sent
+    {
+        // Never an empty agenda (SPEC §6).
+        return Err(Error::Invalid {
+            report: format!(
+                "dagsordenen til mødet {meeting} sendes ikke: mødet har ingen punkter\n  hjælp: læg punkterne i inbox/, og kør kkr send {meeting} igen\n"
+            ),
+        });
     }
     let roster = council.roster.clone().map_err(|report| Error::Invalid { report })?;
     if let Some(to) = &cmd.to
@@ -63,7 +73,9 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
         tracing::info!("{n} mail sendes igen");
     }
     let force = Force { meeting, minutes: cmd.minutes };
-    let code = council.pass_with(&HashSet::new(), Some(force))?.exit_code();
+    let mut outcome = council.pass_with(&HashSet::new(), Some(force))?;
+    outcome.merge(taken);
+    let code = outcome.exit_code();
     council.rehearsed("send");
     Ok(code)
 }

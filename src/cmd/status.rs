@@ -38,7 +38,8 @@ pub(crate) struct MeetingStatus {
     pub(crate) starts: String,
     /// Items on the agenda.
     pub(crate) items: usize,
-    /// `scheduled`, `due`, `sent`, `missed` or `empty`.
+    /// `scheduled`, `due`, `sent`, `missed`, `empty` or `held` (no items at the send moment;
+    /// it goes when released).
     pub(crate) agenda: &'static str,
     /// When the agenda is (or was) due, local time.
     pub(crate) agenda_due: String,
@@ -114,6 +115,7 @@ pub(crate) fn collect_status(
             Some(AgendaStatus::Due) => "due",
             Some(AgendaStatus::Missed) => "missed",
             Some(AgendaStatus::Sent) => "sent",
+            Some(AgendaStatus::Held) => "held",
         };
         let mut documents = Vec::new();
         for doc in docs {
@@ -223,6 +225,10 @@ pub(crate) fn status(
             "due" => {
                 crate::outln!("  dagsorden: forfalden ({due}): sendes ved næste kørsel")
             }
+            "held" => crate::outln!(
+                "  dagsorden: TILBAGEHOLDT: der var ingen punkter på udsendelsestidspunktet ({due});\n    den sendes, når I frigiver den: kkr send {} eller en godkendelsesfil (approve = \"dagsorden\")",
+                m.date
+            ),
             "missed" => crate::outln!(
                 "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
             ),

@@ -86,13 +86,28 @@ CREATE TABLE publications (
     "
 UPDATE documents SET kind = kind || ':' || seq WHERE kind IN ('supplement', 'correction');
 ",
+    // Held agendas and their release; the events the secretariat has been told about.
+    "
+CREATE TABLE holds (
+    meeting      TEXT PRIMARY KEY,
+    held_at      TEXT NOT NULL,
+    released_by  TEXT,
+    released_at  TEXT
+);
+CREATE TABLE notices (
+    key          TEXT PRIMARY KEY,
+    at           TEXT NOT NULL
+);
+",
 ];
 
 mod documents;
+mod events;
 mod items;
 mod publications;
 
 pub use documents::{Delivery, DeliveryState, Document, NewDocument, Shown};
+pub use events::Hold;
 pub use items::StoredItem;
 pub use publications::Publication;
 

@@ -6,6 +6,7 @@ mod harness;
 mod check;
 mod deliver;
 mod disk;
+mod held;
 mod hostile;
 mod init;
 mod minutes;

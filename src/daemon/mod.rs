@@ -1,10 +1,13 @@
 //! The run loop and nothing else: each pass takes in the inbox, updates the drafts, records
 //! what the schedule says is due and resumes delivery and publishing; between passes it
-//! sleeps until the next due moment or a file event.
+//! sleeps until the next due moment or a file event (`run.rs`: the loop itself).
+
+mod run;
+
+pub use run::{health, run, run_all};
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use jiff::civil::Date;
@@ -22,7 +25,6 @@ use crate::render::Renderer;
 use crate::roster::Member;
 use crate::schedule::{self, Job, MeetingState};
 use crate::term::{EXIT_INVALID, EXIT_OTHER, EXIT_TRANSIENT};
-use crate::watch::{self, Event};
 use crate::workspace::Workspace;
 
 /// Everything one council's run needs, kept between passes so the renderer stays warm.
@@ -79,6 +81,15 @@ impl Outcome {
         } else {
             0
         }
+    }
+
+    /// Adds what another pass over the same run found.
+    pub fn merge(&mut self, other: Outcome) {
+        self.rejected += other.rejected;
+        self.invalid |= other.invalid;
+        self.transient |= other.transient;
+        self.failed |= other.failed;
+        self.waiting |= other.waiting;
     }
 
     /// Counts an error of a step that does not stop the pass: a retry, invalid input, or
@@ -196,10 +207,7 @@ impl Council {
         renamed: &HashSet<PathBuf>,
         force: Option<Force>,
     ) -> Result<Outcome> {
-        let mut outcome = Outcome::default();
-        self.reload();
-        let changed = self.intake(renamed, &mut outcome)?;
-        self.drafts(&changed, &mut outcome)?;
+        let mut outcome = self.take_in(renamed)?;
         let roster = match &self.roster {
             Ok(r) => r.clone(),
             Err(report) => {
@@ -229,6 +237,16 @@ impl Council {
         if let Err(e) = self.publish(None, false) {
             outcome.count(&e);
         }
+        Ok(outcome)
+    }
+
+    /// The first half of a pass: reads edited settings again, takes in the inbox and updates
+    /// the drafts. `kkr send` looks at the result before it sends.
+    pub fn take_in(&mut self, renamed: &HashSet<PathBuf>) -> Result<Outcome> {
+        let mut outcome = Outcome::default();
+        self.reload();
+        let changed = self.intake(renamed, &mut outcome)?;
+        self.drafts(&changed, &mut outcome)?;
         Ok(outcome)
     }
 
@@ -328,6 +346,7 @@ impl Council {
     /// Renders and records the document a job sends, owed from now on to every roster row.
     fn record(&mut self, roster: &[Member], job: Job) -> Result<()> {
         let (meeting, kind, late) = match job {
+            Job::HoldAgenda { meeting } => return self.hold(meeting),
             Job::SendAgenda { meeting, late } => (meeting, DocKind::Agenda, late),
             Job::SendSupplement { meeting } => (meeting, DocKind::Supplement(1), false),
             Job::SendCorrection { meeting } => (meeting, DocKind::Correction(1), false),
@@ -349,6 +368,16 @@ impl Council {
             late,
         )?;
         tracing::info!("{}: lavet til {} modtagere", doc.file, roster.len());
+        Ok(())
+    }
+
+    /// Holds a meeting's agenda: its send moment came with no items (SPEC §6).
+    fn hold(&mut self, meeting: Date) -> Result<()> {
+        if self.ledger.hold(meeting, self.clock.now().timestamp())? {
+            tracing::warn!(
+                "dagsordenen til mødet {meeting} er holdt tilbage: der er ingen punkter; den sendes, når I frigiver den (kkr send {meeting} eller approve = \"dagsorden\")"
+            );
+        }
         Ok(())
     }
 
@@ -423,163 +452,6 @@ impl Council {
         }
         wake
     }
-}
-
-/// The start-up line: version, councils, and the next thing due across all of them.
-pub fn health(workspaces: &[Workspace], clock: &Clock) -> String {
-    let now = clock.now();
-    let mut next: Option<(jiff::Zoned, String)> = None;
-    for ws in workspaces {
-        let Ok(config) = ws.load_config() else { continue };
-        let ledger =
-            crate::ledger::Ledger::open_read_only(&ws.ledger_path()).ok().flatten();
-        let state = |m: Date| {
-            ledger
-                .as_ref()
-                .and_then(|l| crate::document::plan(l, m).ok())
-                .map(|p| p.state())
-                .unwrap_or_default()
-        };
-        if let Some(at) = schedule::next_due(&now, &config, &state)
-            && next.as_ref().is_none_or(|(t, _)| at < *t)
-        {
-            next = Some((at, config.council.name.clone()));
-        }
-    }
-    let what = next.map_or("intet planlagt".to_owned(), |(at, name)| {
-        format!("næste: {name} dagsorden {}", at.strftime("%Y-%m-%d %H:%M"))
-    });
-    let n = workspaces.len();
-    format!("kkr {}, {n} råd, {what}", env!("CARGO_PKG_VERSION"))
-}
-
-/// How long the daemon waits before it tries again to open a council it could not open.
-const REOPEN: Duration = Duration::from_secs(15);
-
-/// `kkr run` for one or more councils: each runs on its own thread, so a failure or a slow
-/// send in one never delays another. The exit code is the worst of them.
-pub fn run_all(
-    workspaces: Vec<Workspace>,
-    clock: Clock,
-    dry_run: bool,
-    once: bool,
-) -> Result<u8> {
-    if dry_run && !once {
-        tracing::warn!(
-            "en prøvekørsel er én gennemgang: kkr run --dry-run gør det, der er at gøre nu, og stopper"
-        );
-    }
-    let once = once || dry_run;
-    if !once {
-        crate::shutdown::install();
-        tracing::info!("{}", health(&workspaces, &clock));
-    }
-    if workspaces.len() == 1 {
-        let ws = workspaces.into_iter().next().expect("one workspace");
-        return run(ws, clock, dry_run, once);
-    }
-    let codes: Vec<u8> = std::thread::scope(|s| {
-        let handles: Vec<_> = workspaces
-            .into_iter()
-            .map(|ws| {
-                let clock = clock.clone();
-                s.spawn(move || {
-                    let name = ws.root.display().to_string();
-                    let span = tracing::info_span!("råd", mappe = %name);
-                    let _guard = span.enter();
-                    loop {
-                        match run(ws.clone(), clock.clone(), dry_run, once) {
-                            Ok(code) => return code,
-                            // The daemon keeps trying a council it cannot open (an invalid
-                            // council.toml, a lock held by another kkr): once fixed, it runs,
-                            // and the other councils never wait for it.
-                            Err(e) if !once => {
-                                tracing::error!(
-                                    "{name}: {e}\n  kkr prøver igen om {} sekunder",
-                                    REOPEN.as_secs()
-                                );
-                                if !crate::shutdown::sleep(REOPEN) {
-                                    return e.exit_code();
-                                }
-                            }
-                            Err(e) => {
-                                tracing::error!("{name}: {e}");
-                                return e.exit_code();
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(EXIT_OTHER)).collect()
-    });
-    Ok(codes.into_iter().max().unwrap_or(0))
-}
-
-/// `kkr run`: one pass with `--once`; otherwise passes whenever the inbox changes or
-/// something falls due, until SIGINT/SIGTERM.
-pub fn run(ws: Workspace, clock: Clock, dry_run: bool, once: bool) -> Result<u8> {
-    let mut council = Council::open(ws, clock, dry_run)?;
-    if once || dry_run {
-        council.settle();
-        let code = council.pass(&HashSet::new())?.exit_code();
-        council.rehearsed("run");
-        return Ok(code);
-    }
-    let (tx, rx) = mpsc::channel();
-    let stop_tx = tx.clone();
-    crate::shutdown::install();
-    crate::shutdown::on_stop(move || {
-        let _ = stop_tx.send(Event::Stop);
-    });
-    let watcher = watch::watch(&council.ws, tx);
-    let next =
-        schedule::next_due(&council.clock.now(), &council.config, &|m| council.state(m));
-    let next = next
-        .map(|t| {
-            format!(", næste udsendelse {}", crate::clock::danish_moment(t.datetime()))
-        })
-        .unwrap_or_default();
-    tracing::info!(
-        "kkr {} kører for {} ({} møder){next}",
-        env!("CARGO_PKG_VERSION"),
-        council.config.council.name,
-        council.config.meetings.len()
-    );
-    let mut renamed = HashSet::new();
-    loop {
-        let outcome = match council.pass(&renamed) {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::error!("{e}");
-                Outcome { transient: true, ..Outcome::default() }
-            }
-        };
-        renamed.clear();
-        if crate::shutdown::requested() {
-            break;
-        }
-        let mut wait = council.sleep_for(&outcome);
-        if watcher.is_none() {
-            wait = wait.min(Duration::from_secs(2));
-        }
-        match rx.recv_timeout(wait) {
-            Ok(Event::Stop) => break,
-            Ok(Event::Inbox(paths)) => {
-                renamed.extend(paths);
-                // Take whatever else arrived in the same moment.
-                while let Ok(e) = rx.try_recv() {
-                    match e {
-                        Event::Stop => return Ok(0),
-                        Event::Inbox(p) => renamed.extend(p),
-                    }
-                }
-            }
-            Err(_) => {}
-        }
-    }
-    tracing::info!("kkr er stoppet");
-    Ok(0)
 }
 
 /// What identifies a version of an input file without reading it: its modification time

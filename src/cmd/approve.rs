@@ -1,0 +1,65 @@
+//! `kkr approve MEETING --agenda --by NAME`: the approval file's equivalent. It drops the
+//! approval file into `inbox/` (renamed in, so it is complete at once), where it is checked
+//! and taken in like any other: by this command's own pass, or by the running daemon.
+
+use std::collections::HashSet;
+
+use crate::args::ApproveCommand;
+use crate::daemon::Council;
+use crate::error::{Error, Result};
+
+use super::Env;
+
+/// `kkr approve MEETING --agenda|--minutes --by NAME`.
+pub(crate) fn approve(env: &Env, cmd: &ApproveCommand) -> Result<u8> {
+    let meeting = super::parse_meeting(&cmd.meeting)?;
+    let ws = env.ws();
+    let config = ws.load_config()?;
+    super::meeting(&config, meeting)?;
+    if cmd.minutes {
+        return Err(Error::Usage(
+            "referatet skal ikke godkendes: det sendes, så snart alle punkter har en beslutning\n  hjælp: kun en tilbageholdt dagsorden godkendes (kkr approve MØDE --agenda --by NAVN)"
+                .into(),
+        ));
+    }
+    let roster = ws.load_roster().map_err(|report| Error::Invalid { report })?;
+    let by = cmd.by.trim();
+    if !roster.iter().any(|m| m.name == by) {
+        return Err(Error::Usage(format!(
+            "\"{by}\" står ikke i members.csv\n  hjælp: skriv navnet præcis som i members.csv"
+        )));
+    }
+    // JSON string literals are TOML basic strings: the name is never spliced in raw.
+    let text = format!(
+        "meeting = \"{meeting}\"\napprove = \"dagsorden\"\napproved_by = {}\n",
+        serde_json::to_string(by).expect("a string serializes")
+    );
+    if env.dry_run {
+        // A rehearsal writes nothing in inbox/: it releases the agenda in its ledger copy.
+        let mut council = Council::open(ws.clone(), env.clock.clone(), true)?;
+        let mut outcome = council.take_in(&HashSet::new())?;
+        let now = council.clock.now().timestamp();
+        council.ledger.release(meeting, by, now)?;
+        outcome.merge(council.pass(&HashSet::new())?);
+        council.rehearsed("approve");
+        return Ok(outcome.exit_code());
+    }
+    let name = format!("godkendelse-{meeting}-dagsorden.toml");
+    let path = crate::fs::free_name(&ws.inbox(), &name);
+    crate::fs::write_atomic(&path, text.as_bytes())?;
+    let rel = ws.rel(&path);
+    match Council::open(ws.clone(), env.clock.clone(), false) {
+        Ok(mut council) => {
+            crate::outln!("{rel} er lagt ind og tages med nu.");
+            let renamed = HashSet::from([path]);
+            Ok(council.pass(&renamed)?.exit_code())
+        }
+        Err(Error::Locked { .. }) => {
+            crate::outln!(
+                "{rel} er lagt ind; kkr kører allerede og tager den med med det samme (se kkr status)."
+            );
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,104 @@
+//! The ledger's record of events that are not documents: agendas held because a meeting had
+//! no items at its send moment and their release, and the notices told to the secretariat
+//! (each event once).
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Ledger, ts};
+use crate::error::Result;
+
+/// A held agenda (SPEC §6 "Never an empty agenda").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// When it was held.
+    pub held_at: Timestamp,
+    /// Who released it and when, once released.
+    pub released: Option<(String, Timestamp)>,
+}
+
+impl Ledger {
+    /// Records that a meeting's agenda is held; `false` if it already was.
+    pub fn hold(&mut self, meeting: Date, now: Timestamp) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO holds (meeting, held_at) VALUES (?1, ?2)",
+            params![meeting.to_string(), now.to_string()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Releases a meeting's agenda (held or not yet): it goes on the next pass. `false` if it
+    /// was already released.
+    pub fn release(&mut self, meeting: Date, by: &str, now: Timestamp) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT INTO holds (meeting, held_at, released_by, released_at) VALUES (?1, ?2, ?3, ?2)
+             ON CONFLICT (meeting) DO UPDATE SET released_by = excluded.released_by, released_at = excluded.released_at
+             WHERE holds.released_at IS NULL",
+            params![meeting.to_string(), now.to_string(), by],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// A meeting's hold, if its agenda was held or released.
+    pub fn hold_of(&self, meeting: Date) -> Result<Option<Hold>> {
+        let row: Option<(String, Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT held_at, released_by, released_at FROM holds WHERE meeting = ?1",
+                [meeting.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(held_at, by, at)| Hold {
+            held_at: ts(held_at),
+            released: by.zip(at).map(|(by, at)| (by, ts(at))),
+        }))
+    }
+
+    /// Whether the secretariat has been told about the event `key`.
+    pub fn noticed(&self, key: &str) -> Result<bool> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM notices WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Records that the secretariat was told about the events `keys`.
+    pub fn record_notices(&mut self, keys: &[String], now: Timestamp) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for key in keys {
+            tx.execute(
+                "INSERT OR IGNORE INTO notices (key, at) VALUES (?1, ?2)",
+                params![key, now.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_is_recorded_once_and_released_once() {
+        let mut l = Ledger::open_in_memory().unwrap();
+        let m = jiff::civil::date(2027, 1, 28);
+        let t = Timestamp::UNIX_EPOCH;
+        assert_eq!(l.hold_of(m).unwrap(), None);
+        assert!(l.hold(m, t).unwrap());
+        assert!(!l.hold(m, t).unwrap());
+        assert_eq!(l.hold_of(m).unwrap().unwrap().released, None);
+        assert!(l.release(m, "Steen", t).unwrap());
+        assert!(!l.release(m, "Anne", t).unwrap(), "released once");
+        assert_eq!(l.hold_of(m).unwrap().unwrap().released.unwrap().0, "Steen");
+        assert!(!l.noticed("held:2027-01-28").unwrap());
+        l.record_notices(&["held:2027-01-28".into()], t).unwrap();
+        l.record_notices(&["held:2027-01-28".into()], t).unwrap();
+        assert!(l.noticed("held:2027-01-28").unwrap());
+    }
+}
