@@ -77,6 +77,8 @@ pub struct ScheduleConfig {
     pub send_time: Time,
     /// Whether minutes go out by themselves once every item has its decision.
     pub minutes_after_decisions: bool,
+    /// Hours before the agenda's moment the secretariat is told what goes (0: not told).
+    pub notice_hours_before: i64,
 }
 
 impl ScheduleConfig {
@@ -311,13 +313,27 @@ fn read_schedule(
         agenda_days_before: 7,
         send_time: jiff::civil::time(9, 0, 0, 0),
         minutes_after_decisions: true,
+        notice_hours_before: 24,
     };
     let Some(t) = r.table(root, "schedule") else { return Some(s) };
-    r.unknown_keys(
-        t,
-        &["agenda_days_before", "send_time", "minutes_after_decisions"],
-        " i [schedule]",
-    );
+    let known = [
+        "agenda_days_before",
+        "send_time",
+        "minutes_after_decisions",
+        "notice_hours_before",
+    ];
+    r.unknown_keys(t, &known, " i [schedule]");
+    if let Some(hours) = r.integer(t, "notice_hours_before", false) {
+        if (0..=336).contains(&hours.value) {
+            s.notice_hours_before = hours.value;
+        } else {
+            r.problem(
+                hours.span,
+                "notice_hours_before skal være mellem 0 og 336 (to uger)",
+                "normalt 24; 0 slår beskeden fra",
+            );
+        }
+    }
     if let Some(days) = r.integer(t, "agenda_days_before", false) {
         if (0..=60).contains(&days.value) {
             s.agenda_days_before = days.value;

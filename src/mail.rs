@@ -16,11 +16,33 @@ use crate::error::{Error, Result};
 use crate::hash::hex;
 
 /// The built-in mail templates; `templates/mail/NAME` in the workspace overrides each.
-pub const BUILTIN: [(&str, &str); 3] = [
+pub const BUILTIN: [(&str, &str); 4] = [
     ("agenda.txt", include_str!("../templates/mail/agenda.txt.hbs")),
     ("agenda.html", include_str!("../templates/mail/agenda.html.hbs")),
     ("failures.txt", include_str!("../templates/mail/failures.txt.hbs")),
+    ("notice.txt", include_str!("../templates/mail/notice.txt.hbs")),
 ];
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): on kkr's notices to the secretariat, never
+/// on the members' documents, so auto-responders and vacation replies stay quiet.
+#[derive(Debug, Clone, Copy)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(
+        _: &str,
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-generated".into())
+    }
+}
 
 /// One agenda line in a mail.
 #[derive(Debug, Clone, Serialize)]
@@ -193,24 +215,47 @@ pub struct Notice<'a, T: Serialize> {
     pub template: &'a str,
     /// What the template shows.
     pub data: &'a T,
+    /// Files attached (name, PDF bytes), e.g. the draft agenda.
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 impl Mailer {
-    /// Composes a notice to the secretariat (plain text).
-    pub fn notice<T: Serialize>(&self, from: &Mailbox, n: &Notice<T>) -> Result<Message> {
-        let name = format!("{}.txt", n.template);
-        let body = self.text.render(&name, n.data).map_err(|e| {
+    /// Renders a text template (`templates/mail/NAME.txt.hbs`) with `data`.
+    pub fn text<T: Serialize>(&self, template: &str, data: &T) -> Result<String> {
+        let name = format!("{template}.txt");
+        self.text.render(&name, data).map_err(|e| {
             Error::Compose(format!("skabelonen templates/mail/{name}.hbs: {e}"))
-        })?;
+        })
+    }
+
+    /// Composes a notice to the secretariat: plain text, its attachments, and
+    /// `Auto-Submitted: auto-generated`.
+    pub fn notice<T: Serialize>(&self, from: &Mailbox, n: &Notice<T>) -> Result<Message> {
+        let body = self.text(n.template, n.data)?;
         let mut builder = Message::builder()
             .from(from.clone())
             .subject(n.subject.clone())
             .message_id(Some(n.message_id.clone()))
-            .date(std::time::SystemTime::from(n.date));
+            .date(std::time::SystemTime::from(n.date))
+            .header(AutoSubmitted);
         for to in &n.to {
             builder = builder.to(to.clone());
         }
-        builder.body(body).map_err(|e| Error::Compose(e.to_string()))
+        if n.attachments.is_empty() {
+            return builder.body(body).map_err(|e| Error::Compose(e.to_string()));
+        }
+        let pdf_type = ContentType::parse("application/pdf").expect("valid content type");
+        let mut parts = MultiPart::mixed().singlepart(
+            lettre::message::SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(body),
+        );
+        for (name, bytes) in &n.attachments {
+            parts = parts.singlepart(
+                Attachment::new(name.clone()).body(bytes.clone(), pdf_type.clone()),
+            );
+        }
+        builder.multipart(parts).map_err(|e| Error::Compose(e.to_string()))
     }
 }
 

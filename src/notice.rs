@@ -1,17 +1,58 @@
-//! What kkr tells the secretariat (SPEC §7): composed from the workspace's mail templates by
-//! the same mailer as every other mail, and recorded in the ledger so each is told once.
+//! What kkr tells the secretariat (SPEC §7): every event of a pass that needs a person, in one
+//! message to the roster's secretariat rows, composed from the workspace's mail templates
+//! (`templates/mail/notice.txt.hbs`, `failures.txt.hbs`) with `Auto-Submitted`, and recorded
+//! in the ledger so each event is told once.
 
 use lettre::message::Mailbox;
 use serde::Serialize;
 
+use crate::clock;
 use crate::deliver::Ctx;
+use crate::document;
 use crate::error::{Error, Result};
+use crate::hash::sha256_hex;
+use crate::kind::{DocKind, Edition};
 use crate::ledger::{DeliveryState, Document, Ledger};
 use crate::mail::{Attempt, Mailer, Notice, Transport};
 use crate::roster::{Member, Role};
+use crate::schedule::{self, AgendaStatus};
+
+/// One thing the secretariat must hear of.
+#[derive(Debug, Serialize)]
+pub(crate) struct Event {
+    /// What it is in the ledger's record of notices (`before:2027-01-28`): told once.
+    #[serde(skip)]
+    pub(crate) key: String,
+    /// Its first line.
+    pub(crate) heading: String,
+    /// What to know and do.
+    pub(crate) lines: Vec<String>,
+    /// A file that goes along (the draft agenda), as (name, bytes).
+    #[serde(skip)]
+    attachment: Option<(String, Vec<u8>)>,
+}
+
+impl Event {
+    /// An event of kkr's own work: `key` says which, once.
+    pub(crate) fn new(key: String, heading: String, lines: Vec<String>) -> Self {
+        Self { key, heading, lines, attachment: None }
+    }
+}
+
+/// What blocked sending or publishing in this pass (roster invalid, a secret not set): told
+/// once a day while it lasts.
+pub(crate) fn blocked(clock: &crate::clock::Clock, heading: &str, detail: &str) -> Event {
+    let day = clock.now().date();
+    let hash = sha256_hex(format!("{heading}\n{detail}").as_bytes());
+    Event::new(
+        format!("blocked:{day}:{}", &hash[..16]),
+        heading.to_owned(),
+        detail.trim_end().lines().map(|l| format!("  {l}")).collect(),
+    )
+}
 
 /// The secretariat's addresses: the `sekretariat` rows, else the configured reply address.
-fn secretariat(ctx: Ctx, roster: &[Member]) -> Vec<Mailbox> {
+pub(crate) fn secretariat(ctx: Ctx, roster: &[Member]) -> Vec<Mailbox> {
     let mut to: Vec<Mailbox> = roster
         .iter()
         .filter(|m| m.role == Role::Sekretariat)
@@ -21,6 +62,220 @@ fn secretariat(ctx: Ctx, roster: &[Member]) -> Vec<Mailbox> {
         to.extend(ctx.config.mail.reply_to.clone());
     }
     to
+}
+
+/// What `templates/mail/notice.txt.hbs` shows.
+#[derive(Serialize)]
+struct View<'a> {
+    council: &'a str,
+    count: usize,
+    events: &'a [Event],
+}
+
+/// Tells the secretariat (`to`) every event of this pass not told before — the events found
+/// in the ledger and `extra` (what blocked sending in this pass, files kkr does not read) — in
+/// one message. `recipients` is how many roster rows the documents go to. Returns how many
+/// events were told.
+pub(crate) fn tell(
+    ctx: Ctx,
+    to: Vec<Mailbox>,
+    recipients: usize,
+    ledger: &mut Ledger,
+    mailer: &Mailer,
+    transport: &mut dyn Transport,
+    extra: Vec<Event>,
+) -> Result<usize> {
+    let mut events = Vec::new();
+    before_agenda(ctx, ledger, recipients, &mut events)?;
+    rejections(ledger, &mut events)?;
+    schedule_events(ctx, ledger, &mut events)?;
+    failures(ctx, ledger, mailer, &mut events)?;
+    events.extend(extra);
+    let mut fresh = Vec::new();
+    for e in events {
+        if !ledger.noticed(&e.key)? && !fresh.iter().any(|f: &Event| f.key == e.key) {
+            fresh.push(e);
+        }
+    }
+    if fresh.is_empty() || to.is_empty() {
+        return Ok(0);
+    }
+    let keys: Vec<String> = fresh.iter().map(|e| e.key.clone()).collect();
+    let told = sha256_hex(keys.join("\n").as_bytes());
+    let now = ctx.clock.now().timestamp();
+    let council = &ctx.config.council;
+    let subject = match fresh.as_slice() {
+        [one] => format!("{}: {}", council.name, one.heading),
+        many => format!("{}: {} beskeder fra kkr", council.name, many.len()),
+    };
+    let attachments = fresh.iter_mut().filter_map(|e| e.attachment.take()).collect();
+    let view = View { council: &council.name, count: fresh.len(), events: &fresh };
+    let notice = Notice {
+        to,
+        subject,
+        message_id: crate::mail::message_id(
+            &council.slug,
+            "besked",
+            "sekretariat",
+            &told,
+            "sekretariat",
+            &ctx.config.mail.from,
+        ),
+        date: now,
+        template: "notice",
+        data: &view,
+        attachments,
+    };
+    let message = mailer.notice(&ctx.config.mail.from, &notice)?;
+    // The `.eml` name of a workspace without SMTP: `besked-…`, apart from the members' mail.
+    let key = format!("besked-{}-{}", ctx.clock.now().date(), &told[..12]);
+    let (reason, transient) = match transport.send(&key, &message)? {
+        Attempt::Sent => {
+            ledger.record_notices(&keys, now)?;
+            for id in keys.iter().filter_map(|k| k.strip_prefix("failed:")) {
+                if let Ok(id) = id.parse() {
+                    ledger.mark_summary(id, now)?;
+                }
+            }
+            let what: Vec<&str> = fresh.iter().map(|e| e.heading.as_str()).collect();
+            tracing::info!("sekretariatet har fået besked: {}", what.join("; "));
+            return Ok(fresh.len());
+        }
+        Attempt::Defer(reason) => (reason, true),
+        Attempt::Bounce(reason) | Attempt::TooLarge(reason) => (reason, false),
+    };
+    let to: Vec<String> = notice.to.iter().map(|m| m.email.to_string()).collect();
+    Err(Error::Send { recipient: to.join(", "), reason, transient })
+}
+
+/// The notice before an agenda goes (SPEC §3.2): from `notice_hours_before` before its
+/// moment until it; loudly when there are no items yet. The draft goes along.
+fn before_agenda(
+    ctx: Ctx,
+    ledger: &Ledger,
+    recipients: usize,
+    events: &mut Vec<Event>,
+) -> Result<()> {
+    let hours = ctx.config.schedule.notice_hours_before;
+    let now = ctx.clock.now();
+    if hours == 0 {
+        return Ok(());
+    }
+    for m in &ctx.config.meetings {
+        let due = ctx.config.schedule.agenda_due(m);
+        let from = due.checked_sub(jiff::SignedDuration::from_hours(hours));
+        if from.is_ok_and(|from| now < from) || now >= due || now >= m.starts_at() {
+            continue;
+        }
+        let plan = document::plan(ledger, m.date)?;
+        if plan.sent || plan.held || plan.released {
+            continue;
+        }
+        let meeting = clock::danish_date(m.date);
+        let moment = clock::danish_moment(due.datetime());
+        let key = format!("before:{}", m.date);
+        let items: Vec<String> = plan
+            .list
+            .iter()
+            .filter(|(s, _)| !s.item.withdrawn)
+            .enumerate()
+            .map(|(i, (s, _))| {
+                let closed = if s.item.closed { " (lukket punkt)" } else { "" };
+                format!("  {}. {}{closed}", i + 1, s.item.title)
+            })
+            .collect();
+        let mut event = if items.is_empty() {
+            Event::new(
+                key,
+                format!("ADVARSEL: dagsordenen til mødet {meeting} har endnu ingen punkter"),
+                vec![
+                    format!("Den skal sendes {moment}."),
+                    "Er der stadig ingen punkter da, sendes intet: dagsordenen holdes tilbage, til I frigiver den (kkr send MØDEDATO, kkr approve MØDEDATO --agenda --by NAVN eller approve = \"dagsorden\").".into(),
+                ],
+            )
+        } else {
+            let mut lines = vec![format!(
+                "Den går til {recipients} modtagere (alle rækker i members.csv) med {} punkter:",
+                items.len()
+            )];
+            lines.extend(items);
+            lines.push("Udkastet er vedhæftet. Ret et punkt ved at lægge filen i inbox/ igen; udkastet opdateres med det samme.".into());
+            Event::new(
+                key,
+                format!("Dagsordenen til mødet {meeting} sendes {moment}"),
+                lines,
+            )
+        };
+        let draft =
+            ctx.ws.meeting_dir(m.date).join(DocKind::Draft.file_name(Edition::Member));
+        if let Ok(bytes) = std::fs::read(&draft) {
+            event.attachment = Some((format!("dagsorden-udkast-{}.pdf", m.date), bytes));
+        }
+        events.push(event);
+    }
+    Ok(())
+}
+
+/// Files rejected: each with its report.
+fn rejections(ledger: &Ledger, events: &mut Vec<Event>) -> Result<()> {
+    for (id, file, report) in ledger.rejections_with_ids(50)?.into_iter().rev() {
+        events.push(Event::new(
+            format!("rejected:{id}"),
+            format!("Afvist: {file}"),
+            report.lines().map(|l| format!("  {l}")).collect(),
+        ));
+    }
+    Ok(())
+}
+
+/// Held agendas, agendas sent late because kkr was not running, and agendas missed.
+fn schedule_events(ctx: Ctx, ledger: &Ledger, events: &mut Vec<Event>) -> Result<()> {
+    let now = ctx.clock.now();
+    for m in &ctx.config.meetings {
+        let plan = document::plan(ledger, m.date)?;
+        let meeting = clock::danish_date(m.date);
+        let due = clock::danish_moment(ctx.config.schedule.agenda_due(m).datetime());
+        let starts = clock::danish_moment(m.starts_at().datetime());
+        if plan.held && now < m.starts_at() {
+            events.push(Event::new(
+                format!("held:{}", m.date),
+                format!("Dagsordenen til mødet {meeting} er holdt tilbage: der var ingen punkter"),
+                vec![
+                    format!("Den skulle være sendt {due}; en tom dagsorden sendes aldrig."),
+                    format!("Læg punkterne i inbox/, og frigiv den, før mødet begynder {starts}: kkr send {d}, kkr approve {d} --agenda --by NAVN eller en fil med approve = \"dagsorden\".", d = m.date),
+                ],
+            ));
+        }
+        for doc in ledger.meeting_documents(m.date)?.iter().filter(|d| d.late) {
+            let made = clock::danish_moment(
+                doc.created_at.to_zoned(clock::tz().clone()).datetime(),
+            );
+            events.push(Event::new(
+                format!("late:{}", doc.id),
+                format!("{} til mødet {meeting} blev sendt for sent", doc.kind.label()),
+                vec![format!(
+                    "kkr kørte ikke på tidspunktet {due}; den blev sendt {made}, da kkr kørte igen."
+                )],
+            ));
+        }
+        let state = plan.state();
+        let recent = now.timestamp()
+            < m.starts_at().timestamp() + jiff::SignedDuration::from_hours(7 * 24);
+        if recent
+            && state.items > 0
+            && schedule::agenda_status(&now, ctx.config, m.date, state)
+                == Some(AgendaStatus::Missed)
+        {
+            events.push(Event::new(
+                format!("missed:{}", m.date),
+                format!("Dagsordenen til mødet {meeting} blev IKKE sendt"),
+                vec![format!(
+                    "kkr kørte ikke på tidspunktet {due}, og mødet er begyndt {starts}; kkr sender den ikke længere. Send den på anden vis."
+                )],
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One recipient a document could not reach, as the failure report lists it.
@@ -41,55 +296,37 @@ struct Failures<'a> {
     total: usize,
 }
 
-/// Tells the secretariat, once per document, which recipients a document still being
-/// delivered (see [`crate::deliver::resume`]) could not reach, when nothing of it is under
-/// way any more.
-pub(crate) fn failures(
+/// Recipients that failed for good, per document, once nothing of it is under way any more
+/// and while it may still be sent.
+fn failures(
     ctx: Ctx,
-    roster: &[Member],
-    ledger: &mut Ledger,
+    ledger: &Ledger,
     mailer: &Mailer,
-    transport: &mut dyn Transport,
+    events: &mut Vec<Event>,
 ) -> Result<()> {
     let now = ctx.clock.now();
     for m in &ctx.config.meetings {
         for doc in ledger.meeting_documents(m.date)? {
-            if crate::shutdown::requested() {
-                return Ok(());
-            }
-            if doc.kind.sendable_until(m).is_some_and(|until| now >= until) {
+            if doc.summary_at.is_some()
+                || doc.kind.sendable_until(m).is_some_and(|until| now >= until)
+            {
                 continue;
             }
-            match report_failures(ctx, roster, ledger, mailer, transport, &doc) {
-                Ok(true) => tracing::info!(
-                    "sekretariatet har fået besked om fejlene ved {}",
-                    doc.file
-                ),
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(
-                        "fejlrapporten til sekretariatet kunne ikke sendes: {e}"
-                    )
-                }
+            if let Some(e) = failure(ctx, ledger, mailer, &doc)? {
+                events.push(e);
             }
         }
     }
     Ok(())
 }
 
-/// Tells the secretariat once which recipients a document could not reach, when nothing of
-/// it is still under way. Returns whether a report was sent.
-fn report_failures(
+/// The failure report of one document, if it has failed recipients and none under way.
+fn failure(
     ctx: Ctx,
-    roster: &[Member],
-    ledger: &mut Ledger,
+    ledger: &Ledger,
     mailer: &Mailer,
-    transport: &mut dyn Transport,
     doc: &Document,
-) -> Result<bool> {
-    if doc.summary_at.is_some() {
-        return Ok(false);
-    }
+) -> Result<Option<Event>> {
     let deliveries = ledger.deliveries(doc.id)?;
     let open = deliveries.iter().any(|d| {
         matches!(
@@ -99,9 +336,8 @@ fn report_failures(
     });
     let failed: Vec<_> =
         deliveries.iter().filter(|d| d.state == DeliveryState::Failed).collect();
-    let to = secretariat(ctx, roster);
-    if open || failed.is_empty() || to.is_empty() {
-        return Ok(false);
+    if open || failed.is_empty() {
+        return Ok(None);
     }
     let data = Failures {
         council: &ctx.config.council.name,
@@ -117,43 +353,22 @@ fn report_failures(
         count: failed.len(),
         total: deliveries.len(),
     };
-    let now = ctx.clock.now().timestamp();
+    let text = mailer.text("failures", &data)?;
     let file = doc.file.rsplit('/').next().unwrap_or(&doc.file);
-    let notice = Notice {
-        to,
-        subject: format!("Fejl ved udsendelse: {file} til mødet {}", doc.meeting),
-        message_id: crate::mail::message_id(
-            &ctx.config.council.slug,
-            &doc.meeting.to_string(),
-            &format!("fejl-{file}"),
-            &doc.sha256,
-            "sekretariat",
-            &ctx.config.mail.from,
-        ),
-        date: now,
-        template: "failures",
-        data: &data,
-    };
-    let message = mailer.notice(&ctx.config.mail.from, &notice)?;
-    let key = format!("{}-fejlrapport-{}", doc.meeting, file.trim_end_matches(".pdf"));
-    let (reason, transient) = match transport.send(&key, &message)? {
-        Attempt::Sent => {
-            ledger.mark_summary(doc.id, now)?;
-            return Ok(true);
-        }
-        Attempt::Defer(reason) => (reason, true),
-        Attempt::Bounce(reason) | Attempt::TooLarge(reason) => (reason, false),
-    };
-    let to: Vec<String> = notice.to.iter().map(|m| m.email.to_string()).collect();
-    Err(Error::Send { recipient: to.join(", "), reason, transient })
+    Ok(Some(Event::new(
+        format!("failed:{}", doc.id),
+        format!("Fejl ved udsendelse: {file} til mødet {}", doc.meeting),
+        text.lines().map(|l| format!("  {l}")).collect(),
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mail_parser::MimeHeaders;
 
     #[test]
-    fn the_failure_report_reads_as_before_the_template() {
+    fn the_notice_lists_every_event_and_is_auto_submitted() {
         let mailer = Mailer::new(None).unwrap();
         let data = Failures {
             council: "KKR Test",
@@ -166,21 +381,41 @@ mod tests {
             count: 1,
             total: 3,
         };
-        let notice = Notice {
-            to: vec!["S <s@example.org>".parse().unwrap()],
-            subject: "Fejl".into(),
-            message_id: "<x@example.org>".into(),
-            date: jiff::Timestamp::UNIX_EPOCH,
-            template: "failures",
-            data: &data,
-        };
-        let from: Mailbox = "KKR <kkr@example.org>".parse().unwrap();
-        let message = mailer.notice(&from, &notice).unwrap();
-        let raw = String::from_utf8(message.formatted()).unwrap();
-        let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let failures = mailer.text("failures", &data).unwrap();
         assert_eq!(
-            parsed.body_text(0).unwrap().replace("\r\n", "\n"),
+            failures,
             "KKR Test kunne ikke levere outbox/2027-01-28/dagsorden.pdf til 1 af 3 modtagere:\n\n- A B <a@example.org>: 550 nej\n\nRet adressen i members.csv og send igen med: kkr send MØDEDATO --to ADRESSE\nSe også: kkr status\n"
         );
+        let events = [
+            Event::new("a".into(), "Afvist: inbox/x.md".into(), vec!["  fejl".into()]),
+            Event::new(
+                "b".into(),
+                "Dagsordenen er holdt tilbage".into(),
+                vec!["Gør det".into()],
+            ),
+        ];
+        let view = View { council: "KKR Test", count: 2, events: &events };
+        let notice = Notice {
+            to: vec!["S <s@example.org>".parse().unwrap()],
+            subject: "KKR Test: 2 beskeder fra kkr".into(),
+            message_id: "<x@example.org>".into(),
+            date: jiff::Timestamp::UNIX_EPOCH,
+            template: "notice",
+            data: &view,
+            attachments: vec![("udkast.pdf".into(), b"%PDF-1.7".to_vec())],
+        };
+        let from: Mailbox = "KKR <kkr@example.org>".parse().unwrap();
+        let raw = mailer.notice(&from, &notice).unwrap().formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            parsed.header_raw("Auto-Submitted").map(str::trim),
+            Some("auto-generated")
+        );
+        let body = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(
+            body.starts_with("Afvist: inbox/x.md\n  fejl\n\nDagsordenen er holdt tilbage\nGør det\n\nSe også: kkr status"),
+            "{body}"
+        );
+        assert_eq!(parsed.attachment(0).unwrap().attachment_name(), Some("udkast.pdf"));
     }
 }

@@ -88,6 +88,22 @@ type ColumnIndex = [usize; COLUMNS.len()];
 
 /// Reads `members.csv` (UTF-8, an Excel BOM allowed); every problem is reported with its line.
 pub fn parse_roster(bytes: &[u8]) -> Result<Vec<Member>, Vec<Problem>> {
+    let (members, problems) = read_rows(bytes)?;
+    if problems.is_empty() { Ok(members) } else { Err(problems) }
+}
+
+/// The valid `sekretariat` rows of a roster that may be invalid elsewhere: who is told that
+/// `members.csv` is invalid (SPEC §7). Empty when the file cannot be read at all.
+pub fn valid_secretariat(path: &Path) -> Vec<Member> {
+    let Ok(Some(bytes)) = crate::fs::read_bounded(path, 4 << 20) else {
+        return Vec::new();
+    };
+    let Ok((members, _)) = read_rows(&bytes) else { return Vec::new() };
+    members.into_iter().filter(|m| m.role == Role::Sekretariat).collect()
+}
+
+/// The valid rows and the problems of the others; an unreadable file or header is an error.
+fn read_rows(bytes: &[u8]) -> Result<(Vec<Member>, Vec<Problem>), Vec<Problem>> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     check_utf8(bytes)?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -121,7 +137,7 @@ pub fn parse_roster(bytes: &[u8]) -> Result<Vec<Member>, Vec<Problem>> {
                 .hint("tilføj én linje pr. medlem under overskriftslinjen"),
         );
     }
-    if problems.is_empty() { Ok(members) } else { Err(problems) }
+    Ok((members, problems))
 }
 
 /// Refuses bytes that are not UTF-8, with the position of the first bad byte.

@@ -208,25 +208,36 @@ impl Council {
         force: Option<Force>,
     ) -> Result<Outcome> {
         let mut outcome = self.take_in(renamed)?;
-        let roster = match &self.roster {
-            Ok(r) => r.clone(),
-            Err(report) => {
+        let mut blocked = Vec::new();
+        let transport = match deliver::transport(&self.ws, &self.config) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Without a transport the secretariat cannot be mailed either: the log says it.
+                tracing::error!("{e}");
+                outcome.invalid = true;
+                None
+            }
+        };
+        let roster = match (self.roster.clone(), transport) {
+            (Ok(roster), Some(t)) => (roster, t),
+            (Err(report), t) => {
                 tracing::error!(
                     "members.csv er ugyldig, så intet sendes:\n{}",
                     report.trim_end()
                 );
                 outcome.invalid = true;
+                let heading = "Intet sendes: members.csv er ugyldig";
+                blocked.push(crate::notice::blocked(&self.clock, heading, &report));
+                if let Some(mut t) = t {
+                    let path = self.ws.roster_path();
+                    let rows: Vec<Member> = crate::roster::valid_secretariat(&path);
+                    self.tell(&rows, 0, t.as_mut(), blocked);
+                }
                 return Ok(outcome);
             }
+            (Ok(_), None) => return Ok(outcome),
         };
-        let mut transport = match deliver::transport(&self.ws, &self.config) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!("{e}");
-                outcome.invalid = true;
-                return Ok(outcome);
-            }
-        };
+        let (roster, mut transport) = roster;
         for job in self.jobs(force) {
             if let Err(e) = self.record(&roster, job) {
                 outcome.count(&e);
@@ -236,8 +247,38 @@ impl Council {
         outcome.transient |= sent.retry > 0 || self.ledger.next_retry()?.is_some();
         if let Err(e) = self.publish(None, false) {
             outcome.count(&e);
+            if let Error::Invalid { report } = &e {
+                let heading = "Intet publiceres";
+                blocked.push(crate::notice::blocked(&self.clock, heading, report));
+            }
         }
+        self.tell(&roster, roster.len(), transport.as_mut(), blocked);
         Ok(outcome)
+    }
+
+    /// Tells the roster's secretariat rows what needs a person (SPEC §7); a notice that
+    /// cannot go now is told on a later pass.
+    fn tell(
+        &mut self,
+        roster: &[Member],
+        recipients: usize,
+        transport: &mut dyn Transport,
+        extra: Vec<crate::notice::Event>,
+    ) {
+        let ctx = Ctx { ws: &self.ws, config: &self.config, clock: &self.clock };
+        let to = crate::notice::secretariat(ctx, roster);
+        let told = crate::notice::tell(
+            ctx,
+            to,
+            recipients,
+            &mut self.ledger,
+            &self.mailer,
+            transport,
+            extra,
+        );
+        if let Err(e) = told {
+            tracing::warn!("beskeden til sekretariatet kunne ikke sendes nu: {e}");
+        }
     }
 
     /// The first half of a pass: reads edited settings again, takes in the inbox and updates
@@ -381,18 +422,14 @@ impl Council {
         Ok(())
     }
 
-    /// Delivers what is owed (see [`deliver::resume`]), then tells the secretariat about
-    /// documents that could not reach everyone.
+    /// Delivers what is owed (see [`deliver::resume`]).
     fn resume(
         &mut self,
         roster: &[Member],
         transport: &mut dyn Transport,
     ) -> Result<deliver::Sent> {
         let ctx = Ctx { ws: &self.ws, config: &self.config, clock: &self.clock };
-        let sent =
-            deliver::resume(ctx, roster, &mut self.ledger, &self.mailer, transport)?;
-        crate::notice::failures(ctx, roster, &mut self.ledger, &self.mailer, transport)?;
-        Ok(sent)
+        deliver::resume(ctx, roster, &mut self.ledger, &self.mailer, transport)
     }
 
     /// Publishes what is public and has changed (see [`Publisher::publish`]); `only` one

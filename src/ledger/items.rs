@@ -152,7 +152,20 @@ impl Ledger {
         Ok(())
     }
 
-    /// The latest rejections, newest first.
+    /// The latest rejections with their ids, newest first.
+    pub fn rejections_with_ids(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, file, report FROM rejections ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows =
+            stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The latest rejections (file, report, when), newest first.
     pub fn rejections(&self, limit: usize) -> Result<Vec<(String, String, Timestamp)>> {
         let mut stmt = self.conn.prepare(
             "SELECT file, report, at FROM rejections ORDER BY id DESC LIMIT ?1",

@@ -57,7 +57,7 @@ fn a_full_disk_leaves_no_half_file_and_the_next_run_finishes_everything_once() {
     for (kib, taken_in) in limits {
         let t = Test::example();
         if taken_in {
-            t.must(&["run", "--once", "--now", "2027-01-20T09:00"], 0);
+            t.must(&["run", "--once", "--now", "2027-01-20T08:00"], 0);
         }
         let out = kkr_limited(&t, kib, &["run", "--once", "--now", "2027-01-21T09:00"]);
         let code = out.status.code();
@@ -77,7 +77,7 @@ fn a_full_disk_leaves_no_half_file_and_the_next_run_finishes_everything_once() {
                 err.contains("dagsorden.pdf"),
                 "the agenda could not be written:\n{err}"
             );
-            assert!(t.files("outbox/mail").is_empty(), "no mail without its PDF");
+            assert!(t.mails("outbox/mail").is_empty(), "no mail without its PDF");
         }
         let files = all_files(&t);
         let half: Vec<_> = files
@@ -99,7 +99,7 @@ fn a_full_disk_leaves_no_half_file_and_the_next_run_finishes_everything_once() {
         // Room again: everything is done, nothing twice, nothing lost.
         t.must(&["run", "--once", "--now", "2027-01-21T09:05"], 0);
         assert_eq!(t.files("inbox/behandlet/2027-01-28").len(), 12, "limit {kib} KiB");
-        assert_eq!(t.files("outbox/mail").len(), 62, "limit {kib} KiB: once each");
+        assert_eq!(t.mails("outbox/mail").len(), 62, "limit {kib} KiB: once each");
         let pages = |t: &Test| {
             let info =
                 poppler("pdfinfo", &[], &t.path("outbox/2027-01-28/dagsorden.pdf"));

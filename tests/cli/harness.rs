@@ -105,6 +105,25 @@ impl Test {
         out
     }
 
+    /// The members' mail (`.eml` files) in a folder, without kkr's notices to the
+    /// secretariat (`besked-*.eml`).
+    pub(crate) fn mails(&self, rel: &str) -> Vec<String> {
+        self.files(rel).into_iter().filter(|f| !f.starts_with("besked-")).collect()
+    }
+
+    /// kkr's notices to the secretariat (`besked-*.eml`) in a folder.
+    pub(crate) fn notices(&self, rel: &str) -> Vec<String> {
+        self.files(rel).into_iter().filter(|f| f.starts_with("besked-")).collect()
+    }
+
+    /// The text of the notices to the secretariat in a folder, one string each.
+    pub(crate) fn notice_texts(&self, rel: &str) -> Vec<String> {
+        self.notices(rel)
+            .iter()
+            .map(|f| fs::read_to_string(self.path(&format!("{rel}/{f}"))).unwrap())
+            .collect()
+    }
+
     /// The files in a folder of the workspace, sorted (empty when it does not exist).
     pub(crate) fn files(&self, rel: &str) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(self.path(rel))

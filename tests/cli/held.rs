@@ -4,7 +4,7 @@
 use std::fs;
 
 use crate::check::{OK, item};
-use crate::deliver::{assert_once_each, per_recipient, smtp_config};
+use crate::deliver::{assert_once_each, documents, notices, per_recipient, smtp_config};
 use crate::harness::{Test, stderr, stdout};
 use crate::smtp::{Behaviour, Sink};
 
@@ -24,6 +24,13 @@ fn no_items_at_the_moment_holds_the_agenda_and_an_approval_releases_it() {
     assert!(per_recipient(&sink, "dagsorden til mødet").is_empty(), "nothing sent");
     let status = stdout(&t.must(&["status", "--now", SEND], 0));
     assert!(status.contains("TILBAGEHOLDT"), "{status}");
+    // The secretariat rows were warned the day before and are told it is held, once each.
+    let told = notices(&sink);
+    assert_eq!(told.len(), 1, "one notice per pass");
+    assert!(told[0].data.contains("holdt tilbage"), "{}", told[0].data);
+    let mut to = told[0].to.clone();
+    to.sort();
+    assert_eq!(to, ["maria.bendtsen@example.org", "rune.thomsen@example.org"]);
 
     // `send` refuses an empty agenda, saying why and what to do.
     let out = t.must(&["send", "2027-01-28", "--now", SEND], 1);
@@ -47,6 +54,9 @@ fn no_items_at_the_moment_holds_the_agenda_and_an_approval_releases_it() {
     let report =
         fs::read_to_string(t.path("inbox/afvist/godkend.toml.fejl.txt")).unwrap();
     assert!(report.contains("står ikke i members.csv"), "{report}");
+    let told = notices(&sink);
+    assert_eq!(told.len(), 2, "held, then the rejection");
+    assert!(told[1].data.contains("Afvist: inbox/godkend.toml"), "{}", told[1].data);
 
     // The approval file releases it: every row gets it once, on time (not "late").
     t.write(
@@ -61,6 +71,7 @@ fn no_items_at_the_moment_holds_the_agenda_and_an_approval_releases_it() {
     assert_once_each(&t, &sink, "dagsorden til mødet");
     let status = stdout(&t.must(&["status", "--now", "2027-01-22T10:15"], 0));
     assert!(!status.contains("for sent"), "{status}");
+    assert_eq!(notices(&sink).len(), 2, "each event told once");
 }
 
 #[test]
@@ -104,9 +115,9 @@ fn kkr_approve_releases_a_held_agenda() {
         ],
         0,
     );
-    assert!(sink.messages().is_empty());
+    assert!(documents(&sink).is_empty());
     assert_eq!(t.files("inbox"), ["a.md"]);
-    assert_eq!(t.files("outbox/prøve/mail").len(), crate::deliver::recipients(&t).len());
+    assert_eq!(t.mails("outbox/prøve/mail").len(), crate::deliver::recipients(&t).len());
     t.must(
         &[
             "approve",

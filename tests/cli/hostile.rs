@@ -154,5 +154,5 @@ fn a_hostile_roster_is_refused_and_nothing_is_sent() {
     assert!(text.contains("står også ved B"), "{text}");
     assert!(text.contains("ukendt rolle \"borgmester\""), "{text}");
     t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
-    assert!(t.files("outbox/mail").is_empty());
+    assert!(t.mails("outbox/mail").is_empty());
 }

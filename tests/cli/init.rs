@@ -134,8 +134,8 @@ fn two_councils_in_one_run_and_a_failure_in_one_does_not_stop_the_other() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "the worst of the two: {}", stderr(&out));
-    assert_eq!(good.files("outbox/mail").len(), 62, "the good council sent everything");
-    assert!(bad.files("outbox/mail").is_empty());
+    assert_eq!(good.mails("outbox/mail").len(), 62, "the good council sent everything");
+    assert!(bad.mails("outbox/mail").is_empty());
     assert!(
         bad.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists(),
         "the other still took in its items"

@@ -35,7 +35,7 @@ fn before_the_send_moment_only_the_draft_is_made() {
     );
     assert!(t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists());
     assert!(!t.path("outbox/2027-01-28/dagsorden.pdf").exists());
-    assert!(t.files("outbox/mail").is_empty());
+    assert!(t.mails("outbox/mail").is_empty());
     let text =
         poppler("pdftotext", &[], &t.path("outbox/2027-01-28/dagsorden-udkast.pdf"));
     assert!(text.contains("UDKAST"), "the draft is marked");
@@ -110,9 +110,43 @@ fn at_the_send_moment_every_recipient_gets_one_mail_with_the_agenda() {
 fn one_minute_before_nothing_is_sent_and_at_the_moment_it_is() {
     let t = Test::example();
     t.must(&["run", "--once", "--now", "2027-01-21T08:59"], 0);
-    assert!(t.files("outbox/mail").is_empty());
+    assert!(t.mails("outbox/mail").is_empty());
+    // The secretariat was told a day ahead what goes, once, with the draft (SPEC §3.2).
+    t.must(&["run", "--once", "--now", "2027-01-21T08:59:30"], 0);
+    let told = t.notices("outbox/mail");
+    assert_eq!(told.len(), 1, "{told:?}");
+    let raw = fs::read(t.path(&format!("outbox/mail/{}", told[0]))).unwrap();
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.header_raw("Auto-Submitted").map(str::trim), Some("auto-generated"));
+    let to: Vec<&str> = msg.to().unwrap().iter().filter_map(|a| a.address()).collect();
+    assert_eq!(
+        to,
+        ["maria.bendtsen@example.org", "rune.thomsen@example.org"],
+        "the secretariat rows only"
+    );
+    let body = msg.body_text(0).unwrap();
+    assert!(
+        body.contains("sendes torsdag den 21. januar 2027 kl. 9.00")
+            && body.contains(&format!("går til {} modtagere", roster(&t).len()))
+            && body.contains("12 punkter"),
+        "{body}"
+    );
+    let draft = msg.attachments().next().expect("the draft is attached");
+    assert_eq!(
+        draft.contents(),
+        &fs::read(t.path("outbox/2027-01-28/dagsorden-udkast.pdf")).unwrap()[..]
+    );
     t.must(&["run", "--once", "--now", SEND], 0);
-    assert_eq!(t.files("outbox/mail").len(), roster(&t).len());
+    assert_eq!(t.mails("outbox/mail").len(), roster(&t).len());
+    assert_eq!(t.notices("outbox/mail").len(), 1, "told once");
+    for name in t.mails("outbox/mail") {
+        let raw = fs::read(t.path(&format!("outbox/mail/{name}"))).unwrap();
+        let msg = MessageParser::default().parse(&raw).unwrap();
+        assert!(
+            msg.header_raw("Auto-Submitted").is_none(),
+            "documents are not auto-submitted"
+        );
+    }
 }
 
 #[test]
@@ -211,7 +245,9 @@ fn an_invalid_roster_stops_sending_but_not_intake() {
     t.write("members.csv", "name,email,role,party,municipality,vote\nA,\"a@example.org\r\nBcc: x@evil.example\",medlem,,,ja\n");
     let out = t.must(&["run", "--once", "--now", SEND], 1);
     assert!(stderr(&out).contains("members.csv er ugyldig"), "{}", stderr(&out));
-    assert!(t.files("outbox/mail").is_empty());
+    assert!(t.mails("outbox/mail").is_empty());
+    let told = t.notice_texts("outbox/mail").join("\n");
+    assert!(told.contains("Intet sendes: members.csv er ugyldig"), "{told}");
     assert!(t.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists(), "drafts go on");
 }
 
@@ -244,7 +280,9 @@ fn a_missed_agenda_is_not_sent_after_the_meeting_started() {
     let t = Test::example();
     t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
     t.must(&["run", "--once", "--now", "2027-01-28T09:30"], 0);
-    assert!(t.files("outbox/mail").is_empty());
+    assert!(t.mails("outbox/mail").is_empty());
+    let told = t.notice_texts("outbox/mail").join("\n");
+    assert!(told.contains("blev IKKE sendt"), "the secretariat is told: {told}");
     let text =
         crate::harness::stdout(&t.must(&["status", "--now", "2027-01-28T09:30"], 0));
     assert!(text.contains("IKKE SENDT"), "{text}");
