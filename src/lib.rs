@@ -38,6 +38,7 @@ pub mod site;
 mod smtp;
 mod spanned;
 pub mod term;
+mod unread;
 mod watch;
 pub mod workspace;
 mod world;

@@ -80,6 +80,14 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
             Verdict::Attendance(_) | Verdict::Approval(_) => good += 1,
         }
     }
+    for u in crate::unread::find(ws) {
+        let p = [crate::report::Problem::file(
+            "kkr læser ikke denne fil; den bliver liggende, hvor den er",
+        )
+        .hint(u.fix)];
+        crate::out!("{}", FileReport { path: &format!("inbox/{}", u.rel), problems: &p });
+        bad += 1;
+    }
     for rels in ids.values().filter(|r| r.len() > 1) {
         for rel in rels {
             let p = [inbox::duplicate_id(rel, rels)];

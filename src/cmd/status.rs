@@ -27,6 +27,17 @@ pub(crate) struct Status {
     pub(crate) meetings: Vec<MeetingStatus>,
     /// The latest rejected files.
     pub(crate) rejections: Vec<RejectionStatus>,
+    /// Files in `inbox/` kkr does not read, with the fix.
+    pub(crate) unread: Vec<UnreadStatus>,
+}
+
+/// One file kkr does not read, in [`Status`].
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct UnreadStatus {
+    /// The file, as `inbox/…`.
+    pub(crate) file: String,
+    /// What to do.
+    pub(crate) fix: String,
 }
 
 /// One meeting in [`Status`].
@@ -165,6 +176,10 @@ pub(crate) fn collect_status(
         last_rehearsal: crate::rehearsal::last(ws),
         meetings,
         rejections,
+        unread: crate::unread::find(ws)
+            .into_iter()
+            .map(|u| UnreadStatus { file: format!("inbox/{}", u.rel), fix: u.fix })
+            .collect(),
     })
 }
 
@@ -266,6 +281,12 @@ pub(crate) fn status(
                     format!("{} <{}>", d.name, d.email)
                 );
             }
+        }
+    }
+    if !status.unread.is_empty() {
+        crate::outln!("\nFiler i inbox/, som kkr ikke læser (de bliver liggende):");
+        for u in &status.unread {
+            crate::outln!("  {}: {}", u.file, u.fix);
         }
     }
     if !status.rejections.is_empty() {

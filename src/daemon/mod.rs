@@ -49,6 +49,8 @@ pub struct Council {
     publisher: Publisher,
     /// When `council.toml` and `members.csv` were last read, to reload them when edited.
     inputs: [Stamp; 2],
+    /// Files kkr does not read, already named in the log (path and size).
+    unread_logged: HashSet<(String, u64)>,
     /// The workspace lock, held while this council runs.
     _lock: std::fs::File,
 }
@@ -146,6 +148,7 @@ impl Council {
             dry_run,
             publisher: Publisher::default(),
             inputs,
+            unread_logged: HashSet::new(),
             _lock: lock,
         })
     }
@@ -208,7 +211,7 @@ impl Council {
         force: Option<Force>,
     ) -> Result<Outcome> {
         let mut outcome = self.take_in(renamed)?;
-        let mut blocked = Vec::new();
+        let mut blocked = self.unread();
         let transport = match deliver::transport(&self.ws, &self.config) {
             Ok(t) => Some(t),
             Err(e) => {
@@ -254,6 +257,26 @@ impl Council {
         }
         self.tell(&roster, roster.len(), transport.as_mut(), blocked);
         Ok(outcome)
+    }
+
+    /// Names the files in `inbox/` that kkr does not read (SPEC §6) in the log, once each, and
+    /// returns them as events for the secretariat's notice.
+    fn unread(&mut self) -> Vec<crate::notice::Event> {
+        let mut events = Vec::new();
+        for u in crate::unread::find(&self.ws) {
+            if self.unread_logged.insert((u.rel.clone(), u.size)) {
+                tracing::warn!("inbox/{}: kkr læser ikke denne fil; {}", u.rel, u.fix);
+            }
+            events.push(crate::notice::Event::new(
+                format!("unread:{}:{}", u.rel, u.size),
+                format!("kkr læser ikke inbox/{}", u.rel),
+                vec![
+                    format!("  {}.", u.fix),
+                    "  Filen bliver liggende, hvor den er.".into(),
+                ],
+            ));
+        }
+        events
     }
 
     /// Tells the roster's secretariat rows what needs a person (SPEC §7); a notice that

@@ -116,11 +116,15 @@ impl Test {
         self.files(rel).into_iter().filter(|f| f.starts_with("besked-")).collect()
     }
 
-    /// The text of the notices to the secretariat in a folder, one string each.
+    /// The decoded body text of the notices to the secretariat in a folder, one each.
     pub(crate) fn notice_texts(&self, rel: &str) -> Vec<String> {
         self.notices(rel)
             .iter()
-            .map(|f| fs::read_to_string(self.path(&format!("{rel}/{f}"))).unwrap())
+            .map(|f| {
+                let raw = fs::read(self.path(&format!("{rel}/{f}"))).unwrap();
+                let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+                msg.body_text(0).unwrap().into_owned()
+            })
             .collect()
     }
 

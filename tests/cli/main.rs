@@ -14,4 +14,5 @@ mod rehearsal;
 mod render;
 mod run;
 mod smtp;
+mod unread;
 mod webdav;

@@ -1,0 +1,102 @@
+//! Files in `inbox/` that look meant as input but that kkr does not read (SPEC §6): Notepad's
+//! `x.md.txt`, `X.MD`, Word and other text files. They are named, with the fix, by `check`,
+//! `run`'s log, `status` and the secretariat's notice, and left where they are.
+
+use std::path::Path;
+
+use crate::workspace::Workspace;
+
+/// One such file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unread {
+    /// Path relative to `inbox/`, with `/` separators.
+    pub(crate) rel: String,
+    /// What to do, in Danish.
+    pub(crate) fix: String,
+    /// Its size, so a changed file is told again.
+    pub(crate) size: u64,
+}
+
+/// What to do with a file named `name`, if it looks meant as input but is not `*.md` or
+/// `*.toml`; `None` for anything else (attachments, images, the reports in `afvist/`).
+pub(crate) fn fix(name: &str) -> Option<String> {
+    let temporary = name.starts_with('.')
+        || name.starts_with('~')
+        || name.ends_with(".tmp")
+        || name.ends_with(".part");
+    if temporary || name.ends_with(".md") || name.ends_with(".toml") {
+        return None;
+    }
+    let lower = name.to_lowercase();
+    let rename = |ext: &str, stem: &str| {
+        format!("omdøb den til {stem}.{ext}, så læser kkr den (kun *.{ext} læses)")
+    };
+    for ext in ["md", "toml"] {
+        // `x.md.txt` (Notepad adds .txt), `x.MD`, `x.Toml`.
+        for tail in [format!(".{ext}.txt"), format!(".{ext}")] {
+            if lower.ends_with(&tail) {
+                return Some(rename(ext, &name[..name.len() - tail.len()]));
+            }
+        }
+    }
+    let (stem, ext) = lower.rsplit_once('.')?;
+    let stem = &name[..stem.len()];
+    match ext {
+        "txt" => Some(format!(
+            "er det et dagsordenspunkt, så omdøb den til {stem}.md (kkr læser kun *.md og *.toml)"
+        )),
+        "docx" | "doc" | "odt" | "rtf" => Some(format!(
+            "kkr læser ikke {}-filer: kopiér teksten ind i en {stem}.md med felterne øverst (se vejledningen, afsnit 2)",
+            ext.to_uppercase()
+        )),
+        _ => None,
+    }
+}
+
+/// Every such file in the inbox (outside `behandlet/`, `afvist/` and hidden folders), in path
+/// order.
+pub(crate) fn find(ws: &Workspace) -> Vec<Unread> {
+    let mut out = Vec::new();
+    walk(&ws.inbox(), "", &mut out);
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<Unread>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else { continue };
+        let rel = format!("{prefix}{name}");
+        if kind.is_dir() {
+            let skipped = prefix.is_empty() && (name == "behandlet" || name == "afvist");
+            if !skipped && !name.starts_with('.') {
+                walk(&entry.path(), &format!("{rel}/"), out);
+            }
+        } else if kind.is_file()
+            && let Some(fix) = fix(&name)
+        {
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push(Unread { rel, fix, size });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_meant_as_input_are_named_with_the_fix() {
+        assert!(fix("x.md.txt").unwrap().contains("omdøb den til x.md"));
+        assert!(fix("X.MD").unwrap().contains("omdøb den til X.md"));
+        assert!(fix("fremmøde.TOML").unwrap().contains("omdøb den til fremmøde.toml"));
+        assert!(fix("noter.txt").unwrap().contains("noter.md"));
+        assert!(fix("Punkt 3.docx").unwrap().contains("DOCX"));
+        for name in
+            ["x.md", "a.toml", "bilag.pdf", "kort.png", "~x.docx", ".x.txt", "x.part"]
+        {
+            assert_eq!(fix(name), None, "{name}");
+        }
+    }
+}
