@@ -86,6 +86,9 @@ pub(crate) enum Command {
     /// Send nu, hvad planen ville sende
     #[command(help_template = TEMPLATE)]
     Send(SendCommand),
+    /// Vis det, der sendes næste gang, i outbox/visning/MØDE/ uden at ændre noget
+    #[command(help_template = TEMPLATE)]
+    Preview(PreviewCommand),
     /// Godkend: frigiv en tilbageholdt dagsorden (som en godkendelsesfil)
     #[command(help_template = TEMPLATE)]
     Approve(ApproveCommand),
@@ -164,6 +167,18 @@ pub(crate) struct SendCommand {
     /// Send (igen) kun til denne adresse, fx et medlem der har mistet mailen
     #[arg(long, value_name = "ADRESSE")]
     pub(crate) to: Option<String>,
+}
+
+/// `kkr preview`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
+pub(crate) struct PreviewCommand {
+    /// Mødets dato
+    #[arg(value_name = "MØDE")]
+    pub(crate) meeting: String,
+    /// Vis beslutningsreferatet i stedet for dagsordenen
+    #[arg(long)]
+    pub(crate) minutes: bool,
 }
 
 /// `kkr approve`.

@@ -222,6 +222,7 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         Command::Status(c) => cmd::status::run(&env, c),
         Command::Render(c) => cmd::render::render(&env, c),
         Command::Send(c) => cmd::send::send(&env, c),
+        Command::Preview(c) => cmd::preview::preview(&env, c),
         Command::Approve(c) => cmd::approve::approve(&env, c),
         Command::Publish(c) => cmd::publish::publish(&env, c),
         Command::Completions(c) => cmd::completions::completions(&env, c),

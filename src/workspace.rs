@@ -12,14 +12,15 @@ use crate::roster::{Member, load_roster};
 pub struct Workspace {
     /// The folder.
     pub root: PathBuf,
-    /// A rehearsal's view (SPEC §6): everything kkr writes goes under `outbox/prøve/`.
-    rehearsal: bool,
+    /// A rehearsal's view (SPEC §6): everything kkr writes goes under this folder
+    /// (`outbox/prøve/`, or a temporary one for `kkr preview`).
+    rehearsal: Option<PathBuf>,
 }
 
 impl Workspace {
     /// The workspace at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), rehearsal: false }
+        Self { root: root.into(), rehearsal: None }
     }
 
     /// The same workspace seen by a rehearsal (`--dry-run`): it reads the real inbox,
@@ -27,17 +28,26 @@ impl Workspace {
     /// (its own ledger copy, PDFs, mail, public files, and copies of the files it would have
     /// moved).
     pub fn rehearsal(&self) -> Self {
-        Self { root: self.root.clone(), rehearsal: true }
+        Self {
+            root: self.root.clone(),
+            rehearsal: Some(self.root.join("outbox").join("prøve")),
+        }
+    }
+
+    /// A rehearsal's view that writes under `dir` instead of `outbox/prøve/` (`kkr preview`
+    /// rehearses in a temporary folder and keeps only what it shows).
+    pub fn rehearsal_in(&self, dir: &Path) -> Self {
+        Self { root: self.root.clone(), rehearsal: Some(dir.to_path_buf()) }
     }
 
     /// Whether this is a rehearsal's view.
     pub fn is_rehearsal(&self) -> bool {
-        self.rehearsal
+        self.rehearsal.is_some()
     }
 
-    /// `outbox/prøve/`: where a rehearsal writes.
+    /// Where a rehearsal writes: `outbox/prøve/` (or the folder of [`Workspace::rehearsal_in`]).
     pub fn rehearsal_dir(&self) -> PathBuf {
-        self.root.join("outbox").join("prøve")
+        self.rehearsal.clone().unwrap_or_else(|| self.root.join("outbox").join("prøve"))
     }
 
     /// `council.toml`.
@@ -68,12 +78,16 @@ impl Workspace {
     /// Where taken-in and rejected files go: `inbox/`, or in a rehearsal, which moves
     /// nothing, `outbox/prøve/inbox/` for copies.
     fn moved_to(&self) -> PathBuf {
-        if self.rehearsal { self.rehearsal_dir().join("inbox") } else { self.inbox() }
+        if self.is_rehearsal() {
+            self.rehearsal_dir().join("inbox")
+        } else {
+            self.inbox()
+        }
     }
 
     /// Hands a file from the inbox over to `to`: moves it, or in a rehearsal copies it.
     pub(crate) fn hand_over(&self, from: &Path, to: &Path) -> Result<()> {
-        if !self.rehearsal {
+        if !self.is_rehearsal() {
             return crate::fs::rename(from, to);
         }
         let bytes = crate::fs::read(from)?;
@@ -87,7 +101,7 @@ impl Workspace {
 
     /// `outbox/` (a rehearsal: `outbox/prøve/`).
     pub fn outbox(&self) -> PathBuf {
-        if self.rehearsal { self.rehearsal_dir() } else { self.root.join("outbox") }
+        if self.is_rehearsal() { self.rehearsal_dir() } else { self.root.join("outbox") }
     }
 
     /// `outbox/<meeting>/`.
@@ -103,7 +117,7 @@ impl Workspace {
 
     /// `state/` (a rehearsal: its own `outbox/prøve/state/`, never the real one).
     pub fn state(&self) -> PathBuf {
-        if self.rehearsal {
+        if self.is_rehearsal() {
             self.rehearsal_dir().join("state")
         } else {
             self.root.join("state")
@@ -129,7 +143,7 @@ impl Workspace {
     /// its own store before the real one.
     pub fn attachment_dirs(&self) -> Vec<PathBuf> {
         let mut dirs = vec![self.attachments()];
-        if self.rehearsal {
+        if self.is_rehearsal() {
             dirs.push(self.root.join("state").join("attachments"));
         }
         dirs
@@ -148,9 +162,9 @@ impl Workspace {
     /// A rehearsal takes its own lock (`outbox/prøve/.lock`), so it can run beside the
     /// daemon, never two at once, and [`Workspace::clear_rehearsal`] keeps it.
     pub fn lock(&self) -> Result<std::fs::File> {
-        let dir = if self.rehearsal { self.rehearsal_dir() } else { self.state() };
-        let path = dir.join(if self.rehearsal { ".lock" } else { "kkr.lock" });
-        if self.rehearsal {
+        let dir = if self.is_rehearsal() { self.rehearsal_dir() } else { self.state() };
+        let path = dir.join(if self.is_rehearsal() { ".lock" } else { "kkr.lock" });
+        if self.is_rehearsal() {
             self.refuse_symlink(&dir)?;
         }
         crate::fs::create_dir_all(&dir)?;

@@ -5,6 +5,7 @@ pub(crate) mod approve;
 pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod init;
+pub(crate) mod preview;
 pub(crate) mod publish;
 pub(crate) mod render;
 pub(crate) mod run;

@@ -118,7 +118,8 @@ impl Council {
     /// A rehearsal (`dry_run`, SPEC §6) opens the workspace's rehearsal view instead: a
     /// fresh `outbox/prøve/` with a copy of the ledger, so nothing real is touched.
     pub fn open(ws: Workspace, clock: Clock, dry_run: bool) -> Result<Self> {
-        let ws = if dry_run { ws.rehearsal() } else { ws };
+        let dry_run = dry_run || ws.is_rehearsal();
+        let ws = if dry_run && !ws.is_rehearsal() { ws.rehearsal() } else { ws };
         // Stamped before reading, so an edit made while opening is read on the next pass.
         let inputs = [stamp(&ws.config_path()), stamp(&ws.roster_path())];
         let config = ws.load_config()?;
@@ -129,7 +130,8 @@ impl Council {
             let ledger =
                 Ledger::rehearsal_copy(&ws.real_ledger_path(), &ws.ledger_path())?;
             tracing::warn!(
-                "PRØVEKØRSEL: intet sendes, flyttes, publiceres eller gemmes; det, kkr ville have gjort, skrives i outbox/prøve/"
+                "PRØVEKØRSEL: intet sendes, flyttes, publiceres eller gemmes; det, kkr ville have gjort, skrives i {}/",
+                ws.rel(&ws.rehearsal_dir())
             );
             ledger
         } else {

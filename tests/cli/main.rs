@@ -10,6 +10,7 @@ mod held;
 mod hostile;
 mod init;
 mod minutes;
+mod preview;
 mod rehearsal;
 mod render;
 mod run;

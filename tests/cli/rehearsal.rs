@@ -12,7 +12,7 @@ use crate::smtp::{Behaviour, Sink};
 const SEND: &str = "2027-01-21T09:00";
 
 /// Every file under `dir` with its bytes (empty when `dir` does not exist).
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
         let Ok(entries) = fs::read_dir(dir) else { return };
         for e in entries.flatten() {
