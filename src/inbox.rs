@@ -190,15 +190,6 @@ pub(crate) fn judge(
     }
 }
 
-/// Reads the `id` of an item file without checking anything else (to detect duplicates).
-pub(crate) fn peek_id(bytes: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let rest = text.strip_prefix("\u{feff}").unwrap_or(text).strip_prefix("+++")?;
-    let end = rest.find("\n+++")?;
-    let doc = toml_edit::ImDocument::parse(rest[..end].to_owned()).ok()?;
-    doc.get("id")?.as_str().map(str::to_owned)
-}
-
 /// The problem of a file whose id another file of the same intake has too.
 pub(crate) fn duplicate_id(rel: &str, twins: &[String]) -> Problem {
     let others: Vec<_> =
@@ -245,8 +236,10 @@ pub(crate) fn intake(
     // Two files with one id in the same intake: both are rejected, each naming the other.
     let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (c, bytes) in &files {
-        if let Some(id) =
-            bytes.as_deref().filter(|_| c.rel.ends_with(".md")).and_then(peek_id)
+        if let Some(id) = bytes
+            .as_deref()
+            .filter(|_| c.rel.ends_with(".md"))
+            .and_then(crate::processed::peek_id)
         {
             by_id.entry(id).or_default().push(c.rel.clone());
         }
@@ -257,7 +250,7 @@ pub(crate) fn intake(
         let ctx = LedgerContext { config, ledger: Some(ledger), now };
         let twins = bytes
             .as_deref()
-            .and_then(peek_id)
+            .and_then(crate::processed::peek_id)
             .and_then(|id| by_id.get(&id))
             .filter(|v| v.len() > 1 && c.rel.ends_with(".md"));
         let verdict = match twins {
@@ -266,6 +259,7 @@ pub(crate) fn intake(
         };
         let verdict = within_limit(ledger, &mut counts, verdict)?;
         let verdict = releasable(config, ledger, now, verdict)?;
+        let verdict = not_earlier(ws, ledger, verdict)?;
         apply(ws, ledger, now, c, verdict, &mut summary)?;
     }
     Ok(summary)
@@ -330,6 +324,38 @@ fn within_limit(
     Ok(Verdict::Item(checked))
 }
 
+/// Rejects an item whose content (its decision apart) is an earlier version, not the current
+/// one (SPEC §6): someone edited an old copy, and taking it would silently undo the changes
+/// since. The report names the current file.
+fn not_earlier(ws: &Workspace, ledger: &Ledger, verdict: Verdict) -> Result<Verdict> {
+    let Verdict::Item(checked) = verdict else { return Ok(verdict) };
+    let item = &checked.item;
+    let versions = ledger.item_versions(&item.id)?;
+    let Some(latest) = versions.last() else { return Ok(Verdict::Item(checked)) };
+    let hash = crate::document::agenda_hash(item);
+    let current = crate::document::agenda_hash(&latest.item);
+    let earlier = versions
+        .iter()
+        .rev()
+        .skip(1)
+        .find(|v| crate::document::agenda_hash(&v.item) == hash);
+    let (Some(old), true) = (earlier, hash != current) else {
+        return Ok(Verdict::Item(checked));
+    };
+    let file = crate::processed::current(ws, latest.item.meeting, &item.id)
+        .map(|p| ws.rel(&p))
+        .unwrap_or_else(|| format!("inbox/behandlet/{}/", latest.item.meeting));
+    Ok(Verdict::Rejected(vec![
+        Problem::file(format!(
+            "filen er en tidligere udgave (nr. {}) af punktet `{}`; den nyeste er nr. {} og ligger i {file}",
+            old.version, item.id, latest.version
+        ))
+        .hint(format!(
+            "ret i {file} (den nyeste udgave) og læg den ind igen; de tidligere udgaver ligger i tidligere/"
+        )),
+    ]))
+}
+
 /// Rejects an approval of an agenda that cannot go: the meeting has started, the agenda is
 /// already sent, or it has no items yet.
 fn releasable(
@@ -391,7 +417,8 @@ fn apply(
             {
                 summary.changed.insert(meeting);
             }
-            move_processed(ws, &c, meeting)?;
+            let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
+            crate::processed::file_item(ws, &c.path, name, meeting, &checked.item.id)?;
             summary.accepted.push((c.rel, meeting));
         }
         Verdict::Attendance(a) => {

@@ -27,6 +27,7 @@ pub mod mail;
 pub mod markdown;
 mod notice;
 mod pdfpage;
+mod processed;
 mod publish;
 mod rehearsal;
 pub mod render;

@@ -62,8 +62,10 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
     let mut good = 0;
     for c in &files {
         let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
-        if let Some(id) =
-            bytes.as_deref().filter(|_| c.rel.ends_with(".md")).and_then(inbox::peek_id)
+        if let Some(id) = bytes
+            .as_deref()
+            .filter(|_| c.rel.ends_with(".md"))
+            .and_then(crate::processed::peek_id)
         {
             ids.entry(id).or_default().push(c.rel.clone());
         }

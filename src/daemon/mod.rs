@@ -135,6 +135,13 @@ impl Council {
             );
             ledger
         } else {
+            // A workspace of an earlier release kept every version side by side.
+            let moved = crate::processed::tidy(&ws)?;
+            if moved > 0 {
+                tracing::info!(
+                    "inbox/behandlet/ er ryddet op: hvert punkt har nu én fil, tidligere udgaver ligger i tidligere/ ({moved} filer flyttet)"
+                );
+            }
             Ledger::open(&ws.ledger_path())?
         };
         let renderer = Renderer::new(ws.templates(), ws.attachment_dirs());

@@ -16,4 +16,5 @@ mod render;
 mod run;
 mod smtp;
 mod unread;
+mod versions;
 mod webdav;

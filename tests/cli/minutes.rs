@@ -236,9 +236,9 @@ fn a_changed_decision_republishes_and_the_feed_says_so() {
     let first =
         fs::read(t.path("outbox/public/2027-01-28/referat-offentlig.pdf")).unwrap();
     let name = "10-udpegning-erhvervshus.md";
-    // The version with the decision is the second one taken in.
+    // The version with the decision is the current file, under the item's first name.
     let text = fs::read_to_string(
-        t.path("inbox/behandlet/2027-01-28/10-udpegning-erhvervshus-2.md"),
+        t.path("inbox/behandlet/2027-01-28/10-udpegning-erhvervshus.md"),
     )
     .unwrap();
     assert!(text.contains("KKR Hovedstaden foretog udpegningen."));

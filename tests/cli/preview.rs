@@ -39,7 +39,10 @@ fn the_preview_is_the_following_send_and_changes_nothing() {
         // SQLite's own -wal/-shm files, which any reader of a WAL database may create.
         .filter(|k| !k.ends_with("-wal") && !k.ends_with("-shm"))
         .collect();
-    assert!(changed.is_empty(), "preview writes nothing but outbox/visning/: {changed:?}");
+    assert!(
+        changed.is_empty(),
+        "preview writes nothing but outbox/visning/: {changed:?}"
+    );
     let list =
         fs::read_to_string(t.path("outbox/visning/2027-01-28/modtagere.txt")).unwrap();
     assert_eq!(list.lines().count(), 63, "{list}");

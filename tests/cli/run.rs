@@ -236,7 +236,8 @@ fn a_replaced_item_updates_the_draft() {
     ));
     assert!(text.contains("Ny og bedre titel"), "{text}");
     assert!(!text.contains("Testpunkt"), "{text}");
-    assert_eq!(t.files("inbox/behandlet/2027-01-28"), ["a-2.md", "a.md"]);
+    assert_eq!(t.files("inbox/behandlet/2027-01-28"), ["a.md"], "one current file");
+    assert_eq!(t.files("inbox/behandlet/2027-01-28/tidligere"), ["a-udgave-1.md"]);
 }
 
 #[test]
