@@ -217,6 +217,7 @@ impl Plan {
             minutes_sent: self.minutes_sent,
             held: self.held,
             released: self.released,
+            attendance_rejected: false,
         }
     }
 

@@ -198,6 +198,18 @@ pub(crate) fn duplicate_id(rel: &str, twins: &[String]) -> Problem {
         .hint("giv hvert punkt sit eget id, og læg filerne ind igen")
 }
 
+/// The rejected attendance files of a meeting that still lie in `inbox/afvist/` with no
+/// newer accepted one: while there are any, its minutes wait (SPEC §6).
+pub(crate) fn unresolved_attendance(
+    ws: &Workspace,
+    ledger: &Ledger,
+    meeting: Date,
+) -> Result<Vec<String>> {
+    let mut files = ledger.rejected_attendance(meeting)?;
+    files.retain(|f| ws.root.join(f).is_file());
+    Ok(files)
+}
+
 /// What one intake did.
 #[derive(Debug, Default)]
 pub(crate) struct Intake {
@@ -440,8 +452,10 @@ fn apply(
             summary.accepted.push((c.rel, a.meeting));
         }
         Verdict::Rejected(problems) => {
-            let report = reject(ws, &c, &problems, now.timestamp())?;
-            ledger.reject(&format!("inbox/{}", c.rel), &report, now.timestamp())?;
+            let about = attendance_meeting(&c);
+            let (report, moved_to) = reject(ws, &c, &problems, now.timestamp())?;
+            let file = format!("inbox/{}", c.rel);
+            ledger.reject(&file, &report, about, &moved_to, now.timestamp())?;
             summary.rejected.push((c.rel, report));
         }
     }
@@ -461,7 +475,7 @@ fn reject(
     c: &Candidate,
     problems: &[Problem],
     now: Timestamp,
-) -> Result<String> {
+) -> Result<(String, String)> {
     let rel_dir = c.rel.rsplit_once('/').map_or("", |(d, _)| d);
     let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
     let dir = ws.rejected().join(rel_dir);
@@ -481,5 +495,22 @@ fn reject(
     ));
     crate::fs::write_atomic(&report_path, report.as_bytes())?;
     ws.hand_over(&c.path, &target)?;
-    Ok(report)
+    Ok((report, ws.rel(&target)))
+}
+
+/// The meeting a rejected attendance file is about, read as leniently as possible (the file
+/// may not even be valid TOML): its minutes wait while it lies in `afvist/` (SPEC §6).
+fn attendance_meeting(c: &Candidate) -> Option<Date> {
+    if !c.rel.ends_with(".toml") {
+        return None;
+    }
+    let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES).ok()??;
+    if crate::approval::is_approval(&bytes) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("meeting"))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .find_map(|v| v.trim().trim_matches('"').get(..10)?.parse().ok())
 }

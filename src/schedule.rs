@@ -27,6 +27,9 @@ pub struct MeetingState {
     pub held: bool,
     /// The agenda was released by an approval or `kkr approve`: it goes now.
     pub released: bool,
+    /// An attendance file of the meeting lies rejected in `inbox/afvist/` with no newer one
+    /// accepted: the minutes wait (SPEC §6).
+    pub attendance_rejected: bool,
 }
 
 /// Work that is due now.
@@ -125,8 +128,10 @@ pub fn due(
             jobs.push(Job::HoldAgenda { meeting: m.date });
         } else if *now >= m.ends_at() {
             // A held meeting: minutes once every item has its decision.
-            let ready =
-                config.schedule.minutes_after_decisions && s.items > 0 && s.decided;
+            let ready = config.schedule.minutes_after_decisions
+                && s.items > 0
+                && s.decided
+                && !s.attendance_rejected;
             if ready && !s.minutes_sent {
                 jobs.push(Job::SendMinutes { meeting: m.date });
             }

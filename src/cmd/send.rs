@@ -25,6 +25,15 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
                 "mødet {meeting} er ikke begyndt endnu; referatet kan først sendes efter mødet"
             )));
         }
+        let waiting = council.unresolved_attendance(meeting);
+        if !waiting.is_empty() {
+            return Err(Error::Invalid {
+                report: format!(
+                    "referatet til mødet {meeting} sendes ikke: fremmødefilen {} er afvist\n  hjælp: ret den og læg den i inbox/ igen (se fejlrapporten ved siden af den); eller slet den fra afvist/, hvis referatet skal sendes uden\n",
+                    waiting.join(", ")
+                ),
+            });
+        }
         let plan = crate::document::plan(&council.ledger, meeting)?;
         let missing: Vec<String> =
             plan.undecided().iter().map(|i| format!("{} ({})", i.title, i.id)).collect();

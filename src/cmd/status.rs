@@ -56,6 +56,8 @@ pub(crate) struct MeetingStatus {
     pub(crate) agenda_due: String,
     /// The documents made.
     pub(crate) documents: Vec<DocumentStatus>,
+    /// Rejected attendance files in `inbox/afvist/` the minutes wait for (SPEC §6).
+    pub(crate) minutes_wait_for: Vec<String>,
 }
 
 /// One document in [`MeetingStatus`].
@@ -112,13 +114,13 @@ pub(crate) fn collect_status(
     let now = clock.now();
     let mut meetings = Vec::new();
     for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
-        let (state, docs) = match &ledger {
+        let (state, docs, minutes_wait_for) = match &ledger {
             Some(l) => {
                 let plan = crate::document::plan(l, m.date)?;
-                let state = plan.state();
-                (state, l.meeting_documents(m.date)?)
+                let waiting = crate::inbox::unresolved_attendance(ws, l, m.date)?;
+                (plan.state(), l.meeting_documents(m.date)?, waiting)
             }
-            None => (MeetingState::default(), Vec::new()),
+            None => (MeetingState::default(), Vec::new(), Vec::new()),
         };
         let agenda = match schedule::agenda_status(&now, &config, m.date, state) {
             Some(AgendaStatus::Scheduled(_)) => "scheduled",
@@ -158,6 +160,7 @@ pub(crate) fn collect_status(
             agenda,
             agenda_due: config.schedule.agenda_due(m).to_string(),
             documents,
+            minutes_wait_for,
         });
     }
     let rejections = match &ledger {
@@ -230,58 +233,7 @@ pub(crate) fn status(
         crate::outln!("\nmembers.csv er ugyldig, så intet sendes:\n{report}");
     }
     for m in &status.meetings {
-        crate::outln!("\nMøde {} ({}), {} punkter", m.date, moment(&m.starts), m.items);
-        let due = moment(&m.agenda_due);
-        match m.agenda {
-            "scheduled" => crate::outln!("  dagsorden: sendes {due}"),
-            "empty" => {
-                crate::outln!("  dagsorden: ingen punkter endnu (udsendelse {due})")
-            }
-            "due" => {
-                crate::outln!("  dagsorden: forfalden ({due}): sendes ved næste kørsel")
-            }
-            "held" => crate::outln!(
-                "  dagsorden: TILBAGEHOLDT: der var ingen punkter på udsendelsestidspunktet ({due});\n    den sendes, når I frigiver den: kkr send {} eller en godkendelsesfil (approve = \"dagsorden\")",
-                m.date
-            ),
-            "missed" => crate::outln!(
-                "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
-            ),
-            _ => {}
-        }
-        for doc in &m.documents {
-            let count = |s: &str| doc.deliveries.iter().filter(|d| d.state == s).count();
-            let late = if doc.late {
-                " (for sent: kkr kørte ikke på tidspunktet)"
-            } else {
-                ""
-            };
-            let waiting = count("pending") + count("sending") + count("retry");
-            crate::outln!(
-                "  {}: lavet {}{late}; {} sendt, {waiting} venter, {} fejlet",
-                doc.file,
-                moment(&doc.created_at),
-                count("sent"),
-                count("failed")
-            );
-            for d in
-                doc.deliveries.iter().filter(|d| only.is_some() || d.state == "failed")
-            {
-                let state = match d.state {
-                    "sent" => "sendt",
-                    "pending" => "venter",
-                    "sending" => "under afsendelse",
-                    "retry" => "prøves igen",
-                    _ => "FEJLET",
-                };
-                let why =
-                    d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                crate::outln!(
-                    "    {:<48} {state}{why}",
-                    format!("{} <{}>", d.name, d.email)
-                );
-            }
-        }
+        print_meeting(m, only.is_some());
     }
     if !status.unread.is_empty() {
         crate::outln!("\nFiler i inbox/, som kkr ikke læser (de bliver liggende):");
@@ -296,4 +248,57 @@ pub(crate) fn status(
         }
     }
     Ok(0)
+}
+
+/// One meeting of `kkr status`: its agenda, what waits, and each document's deliveries
+/// (every recipient with `all`, else the failed ones).
+fn print_meeting(m: &MeetingStatus, all: bool) {
+    crate::outln!("\nMøde {} ({}), {} punkter", m.date, moment(&m.starts), m.items);
+    let due = moment(&m.agenda_due);
+    match m.agenda {
+        "scheduled" => crate::outln!("  dagsorden: sendes {due}"),
+        "empty" => {
+            crate::outln!("  dagsorden: ingen punkter endnu (udsendelse {due})")
+        }
+        "due" => {
+            crate::outln!("  dagsorden: forfalden ({due}): sendes ved næste kørsel")
+        }
+        "held" => crate::outln!(
+            "  dagsorden: TILBAGEHOLDT: der var ingen punkter på udsendelsestidspunktet ({due});\n    den sendes, når I frigiver den: kkr send {} eller en godkendelsesfil (approve = \"dagsorden\")",
+            m.date
+        ),
+        "missed" => crate::outln!(
+            "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
+        ),
+        _ => {}
+    }
+    for f in &m.minutes_wait_for {
+        crate::outln!(
+            "  referat: VENTER: fremmødefilen {f} er afvist; ret den og læg den i inbox/ igen (eller slet den fra afvist/)"
+        );
+    }
+    for doc in &m.documents {
+        let count = |s: &str| doc.deliveries.iter().filter(|d| d.state == s).count();
+        let late =
+            if doc.late { " (for sent: kkr kørte ikke på tidspunktet)" } else { "" };
+        let waiting = count("pending") + count("sending") + count("retry");
+        crate::outln!(
+            "  {}: lavet {}{late}; {} sendt, {waiting} venter, {} fejlet",
+            doc.file,
+            moment(&doc.created_at),
+            count("sent"),
+            count("failed")
+        );
+        for d in doc.deliveries.iter().filter(|d| all || d.state == "failed") {
+            let state = match d.state {
+                "sent" => "sendt",
+                "pending" => "venter",
+                "sending" => "under afsendelse",
+                "retry" => "prøves igen",
+                _ => "FEJLET",
+            };
+            let why = d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+            crate::outln!("    {:<48} {state}{why}", format!("{} <{}>", d.name, d.email));
+        }
+    }
 }

@@ -162,11 +162,19 @@ impl Council {
         })
     }
 
-    /// The schedule's view of a meeting.
+    /// The schedule's view of a meeting, with whether a rejected attendance file holds its
+    /// minutes.
     pub fn state(&self, meeting: Date) -> MeetingState {
-        crate::document::plan(&self.ledger, meeting)
+        let mut state = crate::document::plan(&self.ledger, meeting)
             .map(|p| p.state())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        state.attendance_rejected = !self.unresolved_attendance(meeting).is_empty();
+        state
+    }
+
+    /// The rejected attendance files of a meeting still in `inbox/afvist/` (SPEC §6).
+    pub fn unresolved_attendance(&self, meeting: Date) -> Vec<String> {
+        inbox::unresolved_attendance(&self.ws, &self.ledger, meeting).unwrap_or_default()
     }
 
     /// Reads `council.toml` and `members.csv` again if they were edited since they were

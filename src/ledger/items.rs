@@ -143,13 +143,52 @@ impl Ledger {
         Ok(s.map(ts))
     }
 
-    /// Records a rejected file for `status`.
-    pub fn reject(&mut self, file: &str, report: &str, now: Timestamp) -> Result<()> {
+    /// Records a rejected file for `status` and the notice: `moved_to` is where it lies
+    /// in `afvist/`; `attendance_of` the meeting of a rejected attendance file, whose
+    /// minutes wait while it lies there (SPEC §6).
+    pub fn reject(
+        &mut self,
+        file: &str,
+        report: &str,
+        attendance_of: Option<Date>,
+        moved_to: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO rejections (file, report, at) VALUES (?1, ?2, ?3)",
-            params![file, report, now.to_string()],
+            "INSERT INTO rejections (file, report, at, meeting, moved_to) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![file, report, now.to_string(), attendance_of.map(|d| d.to_string()), moved_to],
         )?;
         Ok(())
+    }
+
+    /// The attendance files of a meeting rejected after its last accepted attendance file:
+    /// where each was moved (`inbox/afvist/…`).
+    pub fn rejected_attendance(&self, meeting: Date) -> Result<Vec<String>> {
+        let accepted: Option<Timestamp> = self
+            .conn
+            .query_row(
+                "SELECT accepted_at FROM attendance WHERE meeting = ?1",
+                [meeting.to_string()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(ts);
+        let mut stmt = self.conn.prepare(
+            "SELECT moved_to, at FROM rejections WHERE meeting = ?1 AND moved_to IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([meeting.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (moved_to, at) = row?;
+            // At the same moment (one intake) the rejection counts: better minutes that
+            // wait, saying why, than minutes without the attendance meant for them.
+            if accepted.is_none_or(|a| ts(at) >= a) {
+                out.push(moved_to);
+            }
+        }
+        Ok(out)
     }
 
     /// The latest rejections with their ids, newest first.

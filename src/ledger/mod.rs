@@ -100,6 +100,9 @@ CREATE TABLE notices (
 );
 -- Files rejected before the secretariat was told of rejections: already seen in afvist/.
 INSERT INTO notices (key, at) SELECT 'rejected:' || id, at FROM rejections;
+-- A rejected attendance file holds its meeting's minutes while it lies in afvist/.
+ALTER TABLE rejections ADD COLUMN meeting TEXT;
+ALTER TABLE rejections ADD COLUMN moved_to TEXT;
 ",
 ];
 

@@ -403,3 +403,39 @@ fn publish_alle_rebuilds_the_lost_public_archive_of_several_councils() {
     t.must(&["publish", "--alle", "2027-01-28", "--now", AFTER], 2);
     t.must(&["-C", o.to_str().unwrap(), "publish", "2027-01-28", "--now", AFTER], 2);
 }
+
+#[test]
+fn minutes_wait_while_the_attendance_file_is_rejected() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", SEND], 0);
+    decide_all(&t);
+    fs::remove_file(t.path("inbox/fremmoede-2027-01-28.toml")).unwrap();
+    // The attendance names someone not in members.csv: rejected, and the minutes wait.
+    t.write(
+        "inbox/fremmoede.toml",
+        "meeting = \"2027-01-28\"\nabsent = [\"Kirsten Frandsen\"]\n",
+    );
+    t.must(&["run", "--once", "--now", AFTER], 1);
+    assert!(t.path("inbox/afvist/fremmoede.toml").is_file());
+    assert!(!t.path("outbox/2027-01-28/referat.pdf").exists(), "the minutes wait");
+    let status = stdout(&t.must(&["status", "--now", AFTER], 0));
+    assert!(
+        status.contains(
+            "referat: VENTER: fremmødefilen inbox/afvist/fremmoede.toml er afvist"
+        ),
+        "{status}"
+    );
+    let out = t.must(&["send", "2027-01-28", "--minutes", "--now", AFTER], 1);
+    assert!(stderr(&out).contains("fremmødefilen"), "{}", stderr(&out));
+    t.must(&["run", "--once", "--now", "2027-01-28T12:10"], 0);
+    assert!(!t.path("outbox/2027-01-28/referat.pdf").exists(), "still waiting");
+
+    // The corrected file is taken in and the minutes go, listing the absence.
+    t.write(
+        "inbox/fremmoede.toml",
+        "meeting = \"2027-01-28\"\nabsent = [\"Kirsten Løje Frandsen\"]\n",
+    );
+    t.must(&["run", "--once", "--now", "2027-01-28T12:20"], 0);
+    let text = poppler("pdftotext", &[], &t.path("outbox/2027-01-28/referat.pdf"));
+    assert!(text.contains("Kirsten Løje Frandsen"), "{text}");
+}
