@@ -100,6 +100,8 @@ CREATE TABLE notices (
 );
 -- Files rejected before the secretariat was told of rejections: already seen in afvist/.
 INSERT INTO notices (key, at) SELECT 'rejected:' || id, at FROM rejections;
+-- Documents sent late before: the log and status said so then.
+INSERT INTO notices (key, at) SELECT 'late:' || id, created_at FROM documents WHERE late = 1;
 -- A rejected attendance file holds its meeting's minutes while it lies in afvist/.
 ALTER TABLE rejections ADD COLUMN meeting TEXT;
 ALTER TABLE rejections ADD COLUMN moved_to TEXT;
@@ -316,6 +318,12 @@ mod tests {
             [],
         )
         .unwrap();
+        conn.execute("UPDATE documents SET late = 1 WHERE id = 1", []).unwrap();
+        conn.execute(
+            "INSERT INTO rejections (file, report, at) VALUES ('inbox/x.md', 'r', '2027-01-20T08:00:00Z')",
+            [],
+        )
+        .unwrap();
         drop(conn);
 
         let ledger = Ledger::open(&path).unwrap();
@@ -337,6 +345,10 @@ mod tests {
         }
         let delivered = ledger.deliveries(docs[2].id).unwrap();
         assert_eq!(delivered[0].message_id, "<m@example.org>", "ids are kept");
+        // What the previous release already showed is not told to the secretariat again.
+        assert!(ledger.noticed("rejected:1").unwrap());
+        assert!(ledger.noticed("late:1").unwrap());
+        assert!(!ledger.noticed("late:2").unwrap());
         assert_eq!(delivered[0].state, DeliveryState::Sent);
         drop(ledger);
         // Opening again migrates nothing twice.
