@@ -5,9 +5,10 @@ use std::path::Path;
 
 /// Copies the example's inbox (items, attachments) from `from` to `to`, without what a local
 /// run left behind. A run of the README's main command moves the items to
-/// `inbox/behandlet/<meeting>/` (each under its own name; later versions of it as
-/// `NAME-2.md`, …): they are taken back from there, so the tests and benchmarks start from
-/// the same example after that command as before it.
+/// `inbox/behandlet/<meeting>/` (each under its own name; earlier versions in `tidligere/`,
+/// or, as an earlier release kept them, later ones as `NAME-2.md`, …): they are taken back
+/// from there, so the tests and benchmarks start from the same example after that command as
+/// before it.
 pub(crate) fn copy_inbox(from: &Path, to: &Path) {
     copy_inputs(from, to);
     for meeting in fs::read_dir(from.join("behandlet")).into_iter().flatten().flatten() {

@@ -288,3 +288,16 @@ fn a_missed_agenda_is_not_sent_after_the_meeting_started() {
         crate::harness::stdout(&t.must(&["status", "--now", "2027-01-28T09:30"], 0));
     assert!(text.contains("IKKE SENDT"), "{text}");
 }
+
+#[test]
+fn an_agenda_sent_late_is_told_to_the_secretariat_once() {
+    let t = Test::example();
+    let out = t.must(&["run", "--once", "--now", "2027-01-24T10:00"], 0);
+    assert!(crate::harness::stderr(&out).contains("for sent"));
+    assert_eq!(t.mails("outbox/mail").len(), roster(&t).len());
+    let told = t.notice_texts("outbox/mail").join("\n");
+    assert!(told.contains("blev sendt for sent"), "{told}");
+    assert!(told.contains("torsdag den 21. januar 2027 kl. 9.00"), "{told}");
+    t.must(&["run", "--once", "--now", "2027-01-24T10:05"], 0);
+    assert_eq!(t.notices("outbox/mail").len(), 1, "told once");
+}
