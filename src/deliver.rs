@@ -360,8 +360,12 @@ pub(crate) fn resume(
             }
             let s = deliver(ctx, ledger, mailer, transport, &doc)?;
             if s.sent + s.failed + s.retry > 0 {
-                let how = if to_files {
-                    format!("skrevet til {mail_dir}/")
+                let how = if ctx.ws.is_rehearsal() {
+                    format!("skrevet til {mail_dir}/ (prøvekørsel: intet er sendt)")
+                } else if to_files {
+                    format!(
+                        "skrevet til {mail_dir}/ (ingen [mail.smtp] i council.toml: de når ikke modtagerne)"
+                    )
                 } else {
                     "sendt".to_owned()
                 };
