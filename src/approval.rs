@@ -46,16 +46,7 @@ pub fn check_approval(
     let Some(doc) = r.parse(text) else { return Err(r.problems) };
     let t = doc.as_table();
     r.unknown_keys(t, &["meeting", "approve", "approved_by"], "");
-    let meeting = r.date(t, "meeting", true);
-    if let Some(m) = &meeting
-        && config.meeting(m.value).is_none()
-    {
-        r.problem(
-            m.span.clone(),
-            format!("der er intet møde den {} i council.toml", m.value),
-            "brug en mødedato fra council.toml",
-        );
-    }
+    let meeting = crate::item::read_meeting(&mut r, t, config);
     let approves = r.string(t, "approve", true).and_then(|a| match a.value.as_str() {
         "dagsorden" => Some(Approves::Agenda),
         "referat" => {

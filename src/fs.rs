@@ -80,6 +80,37 @@ pub(crate) fn free_name(dir: &Path, name: &str) -> PathBuf {
         .expect("an unused name exists")
 }
 
+/// Calls `f` with every file under `dir` and its path relative to `dir` (`/` separators),
+/// skipping hidden folders and, directly in `dir`, the folders named in `skip`.
+pub(crate) fn walk_files(
+    dir: &Path,
+    skip: &[&str],
+    f: &mut dyn FnMut(String, &fs::DirEntry),
+) {
+    fn walk(
+        dir: &Path,
+        prefix: &str,
+        skip: &[&str],
+        f: &mut dyn FnMut(String, &fs::DirEntry),
+    ) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else { continue };
+            let rel = format!("{prefix}{name}");
+            if kind.is_dir() {
+                let skipped = prefix.is_empty() && skip.contains(&name.as_str());
+                if !skipped && !name.starts_with('.') {
+                    walk(&entry.path(), &format!("{rel}/"), skip, f);
+                }
+            } else if kind.is_file() {
+                f(rel, &entry);
+            }
+        }
+    }
+    walk(dir, "", skip, f);
+}
+
 /// The path relative to `base` with `/` separators, for messages and reports.
 pub(crate) fn display_rel(path: &Path, base: &Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path);

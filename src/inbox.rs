@@ -40,28 +40,19 @@ pub(crate) fn is_input_name(name: &str) -> bool {
 /// Lists the inbox's input files in path order, skipping `behandlet/`, `afvist/` and `.work/`.
 pub(crate) fn scan(ws: &Workspace) -> Vec<Candidate> {
     let mut out = Vec::new();
-    walk(&ws.inbox(), "", &mut out);
+    walk(&ws.inbox(), &mut out);
     out.sort();
     out
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<Candidate>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else { continue };
-        let rel = format!("{prefix}{name}");
-        if kind.is_dir() {
-            if prefix.is_empty() && (name == "behandlet" || name == "afvist")
-                || name.starts_with('.')
-            {
-                continue;
-            }
-            walk(&entry.path(), &format!("{rel}/"), out);
-        } else if kind.is_file() && is_input_name(&name) {
-            out.push(Candidate { rel, path: entry.path() });
+/// The input files under `dir` (the inbox, or `.work/`), outside `behandlet/` and `afvist/`.
+fn walk(dir: &Path, out: &mut Vec<Candidate>) {
+    crate::fs::walk_files(dir, &["behandlet", "afvist"], &mut |rel, entry| {
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        if is_input_name(name) {
+            out.push(Candidate { path: entry.path(), rel });
         }
-    }
+    });
 }
 
 /// Whether a file is complete: unchanged for [`QUIET`] of real time.
@@ -286,7 +277,7 @@ fn claim(
     summary: &mut Intake,
 ) -> Result<Vec<Candidate>> {
     let mut claimed: Vec<Candidate> = Vec::new();
-    walk(&ws.work(), "", &mut claimed);
+    walk(&ws.work(), &mut claimed);
     for c in scan(ws) {
         if !renamed.contains(&c.path) && !is_complete(&c.path) {
             summary.waiting += 1;

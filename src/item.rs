@@ -304,8 +304,9 @@ fn read_id(r: &mut TomlReader, t: &dyn TableLike) -> Option<At<String>> {
     id
 }
 
-/// Reads the meeting's date, which must be a meeting in `council.toml`.
-fn read_meeting(
+/// Reads the meeting's date, which must be a meeting in `council.toml` (items, attendance
+/// and approval files).
+pub(crate) fn read_meeting(
     r: &mut TomlReader,
     t: &dyn TableLike,
     config: &Config,
@@ -550,16 +551,7 @@ pub fn check_attendance(
     let Some(doc) = r.parse(text) else { return Err(r.problems) };
     let t = doc.as_table();
     r.unknown_keys(t, &["meeting", "absent", "guests"], "");
-    let meeting = r.date(t, "meeting", true);
-    if let Some(m) = &meeting
-        && config.meeting(m.value).is_none()
-    {
-        r.problem(
-            m.span.clone(),
-            format!("der er intet møde den {} i council.toml", m.value),
-            "brug en mødedato fra council.toml",
-        );
-    }
+    let meeting = read_meeting(&mut r, t, config);
     let absent = r.strings(t, "absent");
     for a in &absent {
         if !names.iter().any(|n| n == a.value.trim()) {

@@ -2,8 +2,6 @@
 //! `x.md.txt`, `X.MD`, Word and other text files. They are named, with the fix, by `check`,
 //! `run`'s log, `status` and the secretariat's notice, and left where they are.
 
-use std::path::Path;
-
 use crate::workspace::Workspace;
 
 /// One such file.
@@ -57,29 +55,15 @@ pub(crate) fn fix(name: &str) -> Option<String> {
 /// order.
 pub(crate) fn find(ws: &Workspace) -> Vec<Unread> {
     let mut out = Vec::new();
-    walk(&ws.inbox(), "", &mut out);
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    out
-}
-
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<Unread>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else { continue };
-        let rel = format!("{prefix}{name}");
-        if kind.is_dir() {
-            let skipped = prefix.is_empty() && (name == "behandlet" || name == "afvist");
-            if !skipped && !name.starts_with('.') {
-                walk(&entry.path(), &format!("{rel}/"), out);
-            }
-        } else if kind.is_file()
-            && let Some(fix) = fix(&name)
-        {
+    crate::fs::walk_files(&ws.inbox(), &["behandlet", "afvist"], &mut |rel, entry| {
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        if let Some(fix) = fix(name) {
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             out.push(Unread { rel, fix, size });
         }
-    }
+    });
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out
 }
 
 #[cfg(test)]
