@@ -99,6 +99,9 @@ pub fn parse_now(s: &str) -> Result<Zoned, String> {
     let dt: DateTime = s.trim().parse().map_err(|_| {
         format!("`{s}` er ikke et tidspunkt; skriv fx 2026-03-05T09:00 (lokal dansk tid)")
     })?;
+    if !(2000..=2100).contains(&dt.year()) {
+        return Err(format!("`{s}` ligger uden for årene 2000–2100"));
+    }
     Ok(resolve_local(dt))
 }
 

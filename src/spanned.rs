@@ -20,6 +20,10 @@ pub(crate) struct TomlReader<'a> {
     pub(crate) problems: Vec<Problem>,
 }
 
+/// The years a date may have (SPEC: no date can panic anything; schedules reach a few weeks
+/// either side of a meeting).
+pub(crate) const DATES: std::ops::RangeInclusive<i16> = 2000..=2100;
+
 /// A value read from TOML with its byte range in the TOML text.
 #[derive(Debug, Clone)]
 pub(crate) struct At<T> {
@@ -122,6 +126,14 @@ impl<'a> TomlReader<'a> {
             }
         };
         match text.parse::<jiff::civil::Date>() {
+            Ok(d) if text.len() == 10 && !DATES.contains(&d.year()) => {
+                self.problem(
+                    item.span(),
+                    format!("`{key}` = \"{text}\" ligger uden for årene 2000–2100"),
+                    "tjek årstallet; kkr tager kun datoer fra 2000 til 2100",
+                );
+                None
+            }
             Ok(d) if text.len() == 10 => Some(At { value: d, span: item.span() }),
             _ => {
                 self.problem(

@@ -156,3 +156,26 @@ fn a_hostile_roster_is_refused_and_nothing_is_sent() {
     t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
     assert!(t.mails("outbox/mail").is_empty());
 }
+
+#[test]
+fn a_date_far_away_is_a_located_error_and_panics_nothing() {
+    let t = Test::example();
+    let config = fs::read_to_string(t.path("council.toml"))
+        .unwrap()
+        .replace("date = \"2027-03-18\"", "date = \"9999-12-31\"");
+    t.write("council.toml", config);
+    let out = t.must(&["check"], 1);
+    assert!(stdout(&out).contains("ligger uden for årene 2000–2100"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("council.toml:"), "located: {}", stdout(&out));
+    for args in [&["run", "--once"][..], &["status"][..]] {
+        let out = t.kkr(args);
+        assert!(
+            !stderr(&out).contains("panicked")
+                && out.status.code().is_some_and(|c| c <= 4),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = t.kkr(&["status", "--now", "9999-12-31T09:00"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
