@@ -124,6 +124,8 @@ impl Council {
         let inputs = [stamp(&ws.config_path()), stamp(&ws.roster_path())];
         let config = ws.load_config()?;
         let lock = ws.lock()?;
+        // SIGINT/SIGTERM finish the message in flight, also for one-off commands.
+        crate::shutdown::install();
         let roster = ws.load_roster();
         let ledger = if dry_run {
             ws.clear_rehearsal()?;
@@ -273,6 +275,12 @@ impl Council {
             }
         }
         self.tell(&roster, roster.len(), transport.as_mut(), blocked);
+        if crate::shutdown::requested() {
+            tracing::warn!(
+                "stoppet efter den igangværende mail; resten sendes ved næste kørsel"
+            );
+            outcome.transient = true;
+        }
         Ok(outcome)
     }
 

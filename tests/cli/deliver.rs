@@ -471,6 +471,31 @@ fn sigterm_stops_the_daemon_cleanly() {
 }
 
 #[test]
+fn sigterm_stops_run_once_after_the_message_in_flight_and_nothing_is_sent_twice() {
+    let sink =
+        Sink::start(Behaviour { delay: Duration::from_millis(40), ..Default::default() });
+    let t = with_smtp(sink.port);
+    let child = Command::new(env!("CARGO_BIN_EXE_kkr"))
+        .arg("-C")
+        .arg(t.path(""))
+        .args(["run", "--once", "--now", SEND])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the first mails", Duration::from_secs(60), || {
+        documents(&sink).len() >= 5
+    });
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "stopped, the rest retried: {}", stderr(&out));
+    assert!(stderr(&out).contains("resten sendes ved næste kørsel"), "{}", stderr(&out));
+    let sent = documents(&sink).len();
+    assert!(sent < recipients(&t).len(), "it stopped before the end ({sent})");
+    t.must(&["run", "--once", "--now", "2027-01-21T09:05"], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+}
+
+#[test]
 fn send_now_resend_to_one_and_to_all() {
     let sink = Sink::start(Behaviour::default());
     let t = with_smtp(sink.port);
