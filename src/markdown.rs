@@ -245,7 +245,14 @@ impl Builder {
             }
             (TagEnd::Link, Frame::Inlines(inlines)) => {
                 let url = self.links.pop().unwrap_or_default();
-                push_inline(stack, Inline::Link { url, inlines });
+                if is_safe_link(&url) {
+                    push_inline(stack, Inline::Link { url, inlines });
+                } else {
+                    // `javascript:`, `data:`, `file:`, relative paths: shown as text only.
+                    for i in inlines {
+                        push_inline(stack, i);
+                    }
+                }
             }
             (TagEnd::Image, Frame::Inlines(inlines)) => {
                 // Images in the body are not fetched; their description stays as text.
@@ -357,6 +364,19 @@ fn push_inline(stack: &mut [Frame], inline: Inline) {
     }
 }
 
+/// Whether a link may be clickable in a document: only `https:`, `http:` and `mailto:`
+/// (SPEC: links in PDFs, HTML and mail); control characters and white space, which browsers
+/// and viewers skip, are ignored when looking at the scheme.
+pub fn is_safe_link(url: &str) -> bool {
+    let clean: String = url
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["https:", "http:", "mailto:"].iter().any(|s| clean.starts_with(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +437,25 @@ mod tests {
         assert!(
             matches!(&inlines[2], Inline::Text { text } if text.contains("<script>"))
         );
+    }
+
+    #[test]
+    fn only_web_and_mail_links_stay_links() {
+        for url in [
+            "javascript:alert(1)",
+            "JaVa\tScript:x",
+            "data:text/html,x",
+            "file:///etc/passwd",
+            "bilag.pdf",
+            " vbscript:x",
+        ] {
+            let b = to_blocks(&format!("[klik](<{url}>)\n"));
+            let Block::Paragraph { inlines } = &b[0] else { panic!() };
+            assert_eq!(inlines, &vec![text("klik")], "{url}");
+        }
+        for url in ["https://www.kl.dk", "HTTP://kl.dk", "mailto:a@example.org"] {
+            assert!(is_safe_link(url), "{url}");
+        }
     }
 
     #[test]

@@ -179,3 +179,24 @@ fn a_date_far_away_is_a_located_error_and_panics_nothing() {
     let out = t.kkr(&["status", "--now", "9999-12-31T09:00"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn only_web_and_mail_links_are_clickable_in_the_pdfs() {
+    let t = Test::example_without_items();
+    let body = "Se [KL](https://www.kl.dk), [skriv](mailto:a@example.org), [klik](javascript:alert(1)), [data](data:text/html,x) og [fil](file:///etc/passwd).\n";
+    t.write("inbox/a.md", item(&OK, body));
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    for pdf in ["dagsorden-udkast.pdf"] {
+        let path = t.path(&format!("outbox/2027-01-28/{pdf}"));
+        let urls = poppler("pdfinfo", &["-url"], &path);
+        assert!(
+            urls.contains("https://www.kl.dk") && urls.contains("mailto:a@example.org"),
+            "{urls}"
+        );
+        for bad in ["javascript:", "data:", "file:"] {
+            assert!(!urls.contains(bad), "{bad} is not a link: {urls}");
+        }
+        let text = fold(&poppler("pdftotext", &[], &path));
+        assert!(text.contains("klik") && text.contains("fil"), "shown as text: {text}");
+    }
+}
