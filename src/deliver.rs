@@ -321,6 +321,13 @@ pub(crate) fn deliver(
                 mark(ledger, DeliveryState::Failed, Some(&reason))?;
                 stats.failed += 1;
             }
+            Err(e @ (Error::Compose(_) | Error::Usage(_))) => {
+                // This recipient's message cannot be made: it fails alone, the rest go on.
+                let reason = refusal(d, &e.to_string());
+                tracing::error!("{reason}");
+                mark(ledger, DeliveryState::Failed, Some(&reason))?;
+                stats.failed += 1;
+            }
             Err(e) => {
                 mark(ledger, DeliveryState::Pending, Some(&e.to_string()))?;
                 return Err(e);

@@ -294,7 +294,17 @@ fn read_email(
         None
     } else {
         match Address::from_str(&text) {
-            Ok(a) => Some(a),
+            Ok(a) => match sendable(&a) {
+                Ok(()) => Some(a),
+                Err(why) => {
+                    problems.push(row.problem(
+                        EMAIL,
+                        format!("\"{text}\" kan mailserveren ikke sende til: {why}"),
+                        "skriv adressen som navn@domæne.dk med almindelige bogstaver",
+                    ));
+                    None
+                }
+            },
             Err(_) => {
                 problems.push(row.problem(
                     EMAIL,
@@ -317,6 +327,33 @@ fn read_email(
         ));
     }
     email
+}
+
+/// Whether an address that parses can be sent to as kkr sends (SPEC §6 "Roster errors"): as
+/// the mail library builds the message and the SMTP envelope, read back from the ledger's
+/// text. Refused: non-ASCII (the server may not offer SMTPUTF8), domain literals
+/// (`a@[127.0.0.1]`) and quoted local parts (`"c d"@…`), which relays refuse or mangle.
+fn sendable(a: &Address) -> Result<(), &'static str> {
+    let text: &str = a.as_ref();
+    if !text.is_ascii() {
+        return Err(
+            "den indeholder æ, ø, å eller andre tegn, som ikke alle mailservere tager imod",
+        );
+    }
+    if a.domain().starts_with('[') {
+        return Err("domænet er en IP-adresse i [ ]");
+    }
+    if a.user().starts_with('"') || a.user().contains(' ') {
+        return Err("navnet før @ står i anførselstegn eller har mellemrum");
+    }
+    let reread: Address = text.parse().map_err(|_| "den kan ikke læses igen")?;
+    let mailbox = Mailbox::new(Some("Prøve".into()), reread);
+    lettre::Message::builder()
+        .from(mailbox.clone())
+        .to(mailbox)
+        .body(String::new())
+        .map(|_| ())
+        .map_err(|_| "mailen kan ikke dannes")
 }
 
 /// The line's role, if it is one of the Danish words [`Role::parse`] knows.

@@ -200,3 +200,27 @@ fn only_web_and_mail_links_are_clickable_in_the_pdfs() {
         assert!(text.contains("klik") && text.contains("fil"), "shown as text: {text}");
     }
 }
+
+#[test]
+fn addresses_the_mail_server_cannot_take_are_located_roster_errors() {
+    let t = Test::example();
+    let mut roster = fs::read_to_string(t.path("members.csv")).unwrap();
+    roster.push_str("Lit,a@[127.0.0.1],medlem,,,ja\nQuoted,\"\"\"c d\"\"@example.org\",medlem,,,ja\nÆble,søren@kommune.dk,medlem,,,ja\nStor,Maria.Bendtsen@EXAMPLE.org,medlem,,,ja\n");
+    t.write("members.csv", roster);
+    let text = stdout(&t.must(&["check"], 1));
+    for (line, what) in
+        [(64, "domænet er en IP-adresse"), (65, "anførselstegn"), (66, "æ, ø, å")]
+    {
+        assert!(
+            text.contains(&format!("members.csv:{line}:")) && text.contains(what),
+            "line {line}: {what}: {text}"
+        );
+    }
+    assert!(
+        text.contains("står også ved Maria Kjær Bendtsen"),
+        "case-insensitive: {text}"
+    );
+    // Nothing is sent while the roster is invalid: no one is silently skipped.
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
+    assert!(t.mails("outbox/mail").is_empty());
+}
