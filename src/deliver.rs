@@ -132,6 +132,7 @@ pub(crate) fn record(
     }
     let pdf = renderer.render(&data)?;
     let file = ctx.ws.meeting_dir(meeting).join(kind.file_name(Edition::Member));
+    keep_other(ctx.ws, &file, &pdf)?;
     crate::fs::write_atomic(&file, &pdf)?;
     let doc = NewDocument {
         meeting,
@@ -143,6 +144,27 @@ pub(crate) fn record(
     };
     let recipients = recipients(ctx.config, roster, meeting, kind, &doc.sha256);
     ledger.add_document(&doc, &recipients, ctx.clock.now().timestamp())
+}
+
+/// A file already at a document's name with other bytes may have been sent (a crash between
+/// writing and recording, a ledger restored from an older backup): it is moved aside as
+/// `NAME-tidligere.pdf`, never overwritten.
+fn keep_other(ws: &Workspace, file: &std::path::Path, pdf: &[u8]) -> Result<()> {
+    let Ok(old) = std::fs::read(file) else { return Ok(()) };
+    if old == pdf {
+        return Ok(());
+    }
+    let name =
+        file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.trim_end_matches(".pdf");
+    let dir = file.parent().unwrap_or(std::path::Path::new("."));
+    let aside = crate::fs::free_name(dir, &format!("{stem}-tidligere.pdf"));
+    tracing::warn!(
+        "{} fandtes allerede med et andet indhold; den er gemt som {}",
+        ws.rel(file),
+        ws.rel(&aside)
+    );
+    crate::fs::rename(file, &aside)
 }
 
 /// The transport the configuration asks for: SMTP, or `.eml` files in `outbox/mail/`

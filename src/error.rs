@@ -68,6 +68,19 @@ pub enum Error {
         /// The workspace.
         path: PathBuf,
     },
+    /// The ledger is missing or empty in a workspace with a history.
+    #[error(
+        "state/kkr.sqlite mangler eller er tom, men arbejdsmappen `{path}` har en historik (inbox/behandlet/ eller sendte dokumenter i outbox/)\n  hjælp: kkr starter ikke forfra, for så ville alt blive sendt igen. Læg den seneste sikkerhedskopi af state/kkr.sqlite tilbage (docs/OPERATIONS.md, »Backup and restore«), og start kkr igen"
+    )]
+    LedgerLost {
+        /// The workspace.
+        path: PathBuf,
+    },
+    /// The ledger file is an SQLite database of something else.
+    #[error(
+        "state/kkr.sqlite er ikke kkr's log (den indeholder andre tabeller)\n  hjælp: læg kkr's egen sikkerhedskopi tilbage (docs/OPERATIONS.md, »Backup and restore«)"
+    )]
+    LedgerForeign,
     /// The ledger (SQLite) failed.
     #[error("fejl i loggen (state/kkr.sqlite)")]
     Ledger(#[from] rusqlite::Error),

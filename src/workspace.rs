@@ -207,6 +207,29 @@ impl Workspace {
         Ok(())
     }
 
+    /// Whether the ledger is missing or empty although the workspace has a history (items in
+    /// `inbox/behandlet/`, documents in `outbox/<meeting>/`): starting afresh would send
+    /// everything again (SPEC: state that cannot silently vanish).
+    pub fn ledger_lost(&self) -> bool {
+        let path = self.real_ledger_path();
+        let empty = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
+        empty && self.has_history()
+    }
+
+    /// Whether kkr has taken files in or made documents here before.
+    fn has_history(&self) -> bool {
+        let processed = self.root.join("inbox").join("behandlet");
+        let taken = std::fs::read_dir(&processed).is_ok_and(|mut d| d.next().is_some());
+        let made = std::fs::read_dir(self.root.join("outbox")).is_ok_and(|d| {
+            d.flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.parse::<jiff::civil::Date>().is_ok()
+                    && std::fs::read_dir(e.path()).is_ok_and(|mut f| f.next().is_some())
+            })
+        });
+        taken || made
+    }
+
     /// Refuses a folder kkr writes in that is a symbolic link (it could point anywhere).
     fn refuse_symlink(&self, dir: &Path) -> Result<()> {
         if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {

@@ -32,6 +32,10 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
         Err(e) => return Err(e),
     };
     let mut bad = 0;
+    if ws.ledger_lost() {
+        crate::outln!("fejl: {}", Error::LedgerLost { path: ws.root.clone() });
+        bad += 1;
+    }
     let roster = ws.load_roster();
     let names: Option<Vec<String>> = match &roster {
         Ok(r) => Some(r.iter().map(|m| m.name.clone()).collect()),

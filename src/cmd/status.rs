@@ -5,7 +5,7 @@ use jiff::civil::Date;
 
 use crate::args::StatusCommand;
 use crate::clock::{self, Clock};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::schedule::{self, AgendaStatus, MeetingState};
 use crate::workspace::Workspace;
@@ -219,6 +219,9 @@ pub(crate) fn status(
         return Ok(0);
     }
     crate::outln!("{} – status {}", status.council, moment(&status.now));
+    if ws.ledger_lost() {
+        crate::outln!("\nADVARSEL: {}", Error::LedgerLost { path: ws.root.clone() });
+    }
     if status.mail_to_files {
         crate::outln!(
             "Post: council.toml har ingen [mail.smtp]; mail skrives som .eml-filer i outbox/mail/ og når ikke modtagerne."

@@ -123,6 +123,9 @@ impl Council {
         // Stamped before reading, so an edit made while opening is read on the next pass.
         let inputs = [stamp(&ws.config_path()), stamp(&ws.roster_path())];
         let config = ws.load_config()?;
+        if ws.ledger_lost() {
+            return Err(Error::LedgerLost { path: ws.root.clone() });
+        }
         let lock = ws.lock()?;
         // SIGINT/SIGTERM finish the message in flight, also for one-off commands.
         crate::shutdown::install();

@@ -159,9 +159,10 @@ impl Ledger {
         Self::open(copy)
     }
 
-    /// Opens an existing ledger without writing to it; `None` when there is none.
+    /// Opens an existing ledger without writing to it; `None` when there is none (or it is
+    /// an empty file).
     pub fn open_read_only(path: &Path) -> Result<Option<Self>> {
-        if !path.exists() {
+        if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
             return Ok(None);
         }
         let conn = Connection::open_with_flags(
@@ -183,6 +184,14 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tables: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if version == 0 && tables > 0 {
+            return Err(Error::LedgerForeign);
+        }
         if version > MIGRATIONS.len() as i64 {
             return Err(Error::LedgerTooNew { found: version, known: MIGRATIONS.len() });
         }

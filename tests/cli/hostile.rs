@@ -224,3 +224,44 @@ fn addresses_the_mail_server_cannot_take_are_located_roster_errors() {
     t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
     assert!(t.mails("outbox/mail").is_empty());
 }
+
+#[test]
+fn a_zeroed_deleted_or_foreign_ledger_stops_kkr_instead_of_sending_everything_again() {
+    for damage in ["zero", "delete", "foreign"] {
+        let t = Test::example();
+        t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
+        let sent = fs::read(t.path("outbox/2027-01-28/dagsorden.pdf")).unwrap();
+        let mails = t.mails("outbox/mail").len();
+        let ledger = t.path("state/kkr.sqlite");
+        match damage {
+            "zero" => fs::write(&ledger, b"").unwrap(),
+            "delete" => fs::remove_file(&ledger).unwrap(),
+            _ => {
+                fs::remove_file(&ledger).unwrap();
+                let conn = rusqlite::Connection::open(&ledger).unwrap();
+                conn.execute_batch("CREATE TABLE photos (id INTEGER);").unwrap();
+            }
+        }
+        // The items dropped again, as a secretariat would after "losing" them.
+        crate::example::copy_inbox(
+            &crate::harness::repo().join("inbox"),
+            &t.path("inbox"),
+        );
+        let out = t.kkr(&["run", "--once", "--now", "2027-01-22T09:00"]);
+        assert_eq!(out.status.code(), Some(4), "{damage}: {}", stderr(&out));
+        let err = stderr(&out);
+        let expected =
+            if damage == "foreign" { "ikke kkr's log" } else { "sikkerhedskopi" };
+        assert!(err.contains(expected), "{damage}: {err}");
+        assert_eq!(t.mails("outbox/mail").len(), mails, "{damage}: nothing sent again");
+        assert_eq!(fs::read(t.path("outbox/2027-01-28/dagsorden.pdf")).unwrap(), sent);
+        if damage != "foreign" {
+            let status = stdout(&t.must(&["status"], 0));
+            assert!(
+                status.contains("ADVARSEL") && status.contains("sikkerhedskopi"),
+                "{status}"
+            );
+            t.must(&["check"], 1);
+        }
+    }
+}
