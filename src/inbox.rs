@@ -381,13 +381,35 @@ fn releasable(
                 "fjern filen; en godkendelse frigiver kun en tilbageholdt dagsorden",
             ),
         ),
-        Phase::Draft if crate::document::plan(ledger, m)?.active() == 0 => Some(
-            Problem::file(format!(
-                "mødet {m} har ingen punkter; en tom dagsorden sendes aldrig"
-            ))
-            .hint("læg punkterne i inbox/ først, og læg så godkendelsen ind igen"),
-        ),
-        Phase::Draft => None,
+        Phase::Draft => {
+            let plan = crate::document::plan(ledger, m)?;
+            if plan.active() == 0 {
+                Some(
+                    Problem::file(format!(
+                        "mødet {m} har ingen punkter; en tom dagsorden sendes aldrig"
+                    ))
+                    .hint(
+                        "læg punkterne i inbox/ først, og læg så godkendelsen ind igen",
+                    ),
+                )
+            } else if !plan.held {
+                // SPEC §2: an approval releases a *held* agenda; one on schedule goes at
+                // its moment, and `kkr send` sends it earlier on purpose.
+                let due = config.meeting(m).map(|mc| config.schedule.agenda_due(mc));
+                let when =
+                    due.map(|d| clock::danish_moment(d.datetime())).unwrap_or_default();
+                Some(
+                    Problem::file(format!(
+                        "dagsordenen til mødet {m} er ikke holdt tilbage; den sendes {when}"
+                    ))
+                    .hint(format!(
+                        "fjern filen; skal den sendes før tiden, så kør kkr send {m}"
+                    )),
+                )
+            } else {
+                None
+            }
+        }
     };
     Ok(match problem {
         Some(p) => Verdict::Rejected(vec![p]),

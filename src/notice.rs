@@ -108,44 +108,87 @@ pub(crate) fn tell(
         [one] => format!("{}: {}", council.name, one.heading),
         many => format!("{}: {} beskeder fra kkr", council.name, many.len()),
     };
-    let attachments = fresh.iter_mut().filter_map(|e| e.attachment.take()).collect();
+    let attachments: Vec<(String, Vec<u8>)> =
+        fresh.iter_mut().filter_map(|e| e.attachment.take()).collect();
     let view = View { council: &council.name, count: fresh.len(), events: &fresh };
-    let notice = Notice {
-        to,
-        subject,
-        message_id: crate::mail::message_id(
-            &council.slug,
-            "besked",
-            "sekretariat",
-            &told,
-            "sekretariat",
-            &ctx.config.mail.from,
-        ),
-        date: now,
-        template: "notice",
-        data: &view,
-        attachments,
-    };
-    let message = mailer.notice(&ctx.config.mail.from, &notice)?;
-    // The `.eml` name of a workspace without SMTP: `besked-…`, apart from the members' mail.
-    let key = format!("besked-{}-{}", ctx.clock.now().date(), &told[..12]);
-    let (reason, transient) = match transport.send(&key, &message)? {
-        Attempt::Sent => {
-            ledger.record_notices(&keys, now)?;
-            for id in keys.iter().filter_map(|k| k.strip_prefix("failed:")) {
-                if let Ok(id) = id.parse() {
-                    ledger.mark_summary(id, now)?;
-                }
-            }
-            let what: Vec<&str> = fresh.iter().map(|e| e.heading.as_str()).collect();
-            tracing::info!("sekretariatet har fået besked: {}", what.join("; "));
-            return Ok(fresh.len());
+    let letter = NoticeLetter { subject: &subject, told: &told, view: &view };
+    // One message per secretariat row, like every mail (a refused row fails alone).
+    let (mut delivered, mut deferred) = (0, Vec::new());
+    for to in &to {
+        let mut attempt = letter.send(ctx, mailer, transport, to, &attachments)?;
+        if matches!(attempt, Attempt::TooLarge(_)) && !attachments.is_empty() {
+            attempt = letter.send(ctx, mailer, transport, to, &[])?;
         }
-        Attempt::Defer(reason) => (reason, true),
-        Attempt::Bounce(reason) | Attempt::TooLarge(reason) => (reason, false),
-    };
-    let to: Vec<String> = notice.to.iter().map(|m| m.email.to_string()).collect();
-    Err(Error::Send { recipient: to.join(", "), reason, transient })
+        match attempt {
+            Attempt::Sent => delivered += 1,
+            Attempt::Defer(reason) => deferred.push(format!("{}: {reason}", to.email)),
+            Attempt::Bounce(reason) | Attempt::TooLarge(reason) => tracing::error!(
+                "beskeden til sekretariatet blev afvist for {}: {reason}; ret adressen i members.csv",
+                to.email
+            ),
+        }
+    }
+    if delivered == 0 && !deferred.is_empty() {
+        // Nothing reached anyone, for now: told on a later pass.
+        return Err(Error::Send {
+            recipient: "sekretariatet".into(),
+            reason: deferred.join("; "),
+            transient: true,
+        });
+    }
+    ledger.record_notices(&keys, now)?;
+    for id in keys.iter().filter_map(|k| k.strip_prefix("failed:")) {
+        if let Ok(id) = id.parse() {
+            ledger.mark_summary(id, now)?;
+        }
+    }
+    let what: Vec<&str> = fresh.iter().map(|e| e.heading.as_str()).collect();
+    tracing::info!("sekretariatet har fået besked: {}", what.join("; "));
+    Ok(fresh.len())
+}
+
+/// One pass's notice, the same for every secretariat row but the address.
+struct NoticeLetter<'a> {
+    subject: &'a str,
+    /// The SHA-256 of the events' keys: the notice's identity.
+    told: &'a str,
+    view: &'a View<'a>,
+}
+
+impl NoticeLetter<'_> {
+    /// Composes and hands over the notice for one row.
+    fn send(
+        &self,
+        ctx: Ctx,
+        mailer: &Mailer,
+        transport: &mut dyn Transport,
+        to: &Mailbox,
+        attachments: &[(String, Vec<u8>)],
+    ) -> Result<Attempt> {
+        let email = to.email.to_string();
+        let council = &ctx.config.council;
+        let notice = Notice {
+            to: vec![to.clone()],
+            subject: self.subject.to_owned(),
+            message_id: crate::mail::message_id(
+                &council.slug,
+                "besked",
+                "sekretariat",
+                self.told,
+                &email,
+                &ctx.config.mail.from,
+            ),
+            date: ctx.clock.now().timestamp(),
+            template: "notice",
+            data: self.view,
+            attachments: attachments.to_vec(),
+        };
+        let message = mailer.notice(&ctx.config.mail.from, &notice)?;
+        // The `.eml` name without SMTP: `besked-…`, apart from the members' mail.
+        let key =
+            format!("besked-{}-{}-{email}", ctx.clock.now().date(), &self.told[..12]);
+        transport.send(&key, &message)
+    }
 }
 
 /// The notice before an agenda goes (SPEC §3.2): from `notice_hours_before` before its
@@ -158,7 +201,9 @@ fn before_agenda(
 ) -> Result<()> {
     let hours = ctx.config.schedule.notice_hours_before;
     let now = ctx.clock.now();
-    if hours == 0 {
+    // Without a valid roster there is nothing true to say about who gets it; the notice
+    // goes on a later pass, once members.csv is fixed.
+    if hours == 0 || recipients == 0 {
         return Ok(());
     }
     for m in &ctx.config.meetings {
@@ -218,7 +263,7 @@ fn before_agenda(
 
 /// Files rejected: each with its report.
 fn rejections(ledger: &Ledger, events: &mut Vec<Event>) -> Result<()> {
-    for (id, file, report) in ledger.rejections_with_ids(50)?.into_iter().rev() {
+    for (id, file, report) in ledger.untold_rejections(100)? {
         events.push(Event::new(
             format!("rejected:{id}"),
             format!("Afvist: {file}"),
@@ -266,12 +311,19 @@ fn schedule_events(ctx: Ctx, ledger: &Ledger, events: &mut Vec<Event>) -> Result
             && schedule::agenda_status(&now, ctx.config, m.date, state)
                 == Some(AgendaStatus::Missed)
         {
+            let why = if plan.held {
+                format!(
+                    "Den blev holdt tilbage og ikke frigivet, før mødet begyndte {starts}."
+                )
+            } else {
+                format!(
+                    "kkr kørte ikke på tidspunktet {due}, og mødet er begyndt {starts}."
+                )
+            };
             events.push(Event::new(
                 format!("missed:{}", m.date),
                 format!("Dagsordenen til mødet {meeting} blev IKKE sendt"),
-                vec![format!(
-                    "kkr kørte ikke på tidspunktet {due}, og mødet er begyndt {starts}; kkr sender den ikke længere. Send den på anden vis."
-                )],
+                vec![why, "kkr sender den ikke længere. Send den på anden vis.".into()],
             ));
         }
     }

@@ -92,8 +92,21 @@ pub(crate) fn file_item(
     }
 }
 
-/// When a file was moved into `behandlet/` (the rename sets its status-change time), to
-/// order the versions an earlier release kept side by side.
+/// The drop order of an earlier release's side-by-side versions: it named them `x.md`,
+/// `x-2.md`, `x-3.md`, … (so the counter is the order, whatever happened to the files'
+/// times since); files under other names fall back on when they were filed.
+fn drop_order(path: &Path, group: &[PathBuf]) -> (u32, Option<(i64, i64)>) {
+    let stem =
+        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let counter = stem.rsplit_once('-').and_then(|(base, n)| {
+        let n: u32 = n.parse().ok()?;
+        let first = path.with_file_name(format!("{base}.md"));
+        group.contains(&first).then_some(n)
+    });
+    (counter.unwrap_or(1), filed_at(path))
+}
+
+/// When a file was moved into `behandlet/` (the rename sets its status-change time).
 fn filed_at(path: &Path) -> Option<(i64, i64)> {
     let meta = std::fs::metadata(path).ok()?;
     #[cfg(unix)]
@@ -116,13 +129,15 @@ pub(crate) fn tidy(ws: &Workspace) -> Result<usize> {
     let Ok(meetings) = std::fs::read_dir(ws.processed()) else { return Ok(0) };
     let mut moved = 0;
     for m in meetings.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+        recover(&m.path())?;
         let mut by_id: std::collections::BTreeMap<String, Vec<PathBuf>> =
             Default::default();
         for (path, id) in items_in(&m.path()) {
             by_id.entry(id).or_default().push(path);
         }
         for mut files in by_id.into_values().filter(|f| f.len() > 1) {
-            files.sort_by_key(|p| (filed_at(p), p.as_os_str().len(), p.clone()));
+            let group = files.clone();
+            files.sort_by_key(|p| (drop_order(p, &group), p.clone()));
             let first = files[0].clone();
             let newest = files.pop().expect("more than one");
             let held = first.with_extension("md.kkr-ny");
@@ -136,6 +151,18 @@ pub(crate) fn tidy(ws: &Workspace) -> Result<usize> {
         }
     }
     Ok(moved)
+}
+
+/// Puts back a current file a crash left under its temporary name during [`tidy`].
+fn recover(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(target) = name.strip_suffix(".kkr-ny") {
+            crate::fs::rename(&e.path(), &crate::fs::free_name(dir, target))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -173,5 +200,18 @@ mod tests {
         assert!(m.join("07-andet.md").is_file());
         assert_eq!(std::fs::read_dir(&m).unwrap().count(), 3, "06, 07 and tidligere/");
         assert_eq!(tidy(&ws).unwrap(), 0, "tidy is tidy");
+
+        // kkr's own counter is the order, even when a file's times changed since (chmod,
+        // a restore): x.md, x-2.md, x-10.md.
+        let m = ws.processed().join("2027-03-18");
+        std::fs::create_dir_all(&m).unwrap();
+        for (name, title) in [("x-10.md", "v10"), ("x-2.md", "v2"), ("x.md", "v1")] {
+            std::fs::write(m.join(name), item("x", title)).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::fs::write(m.join("y.md.kkr-ny"), item("y", "y")).unwrap();
+        tidy(&ws).unwrap();
+        assert!(std::fs::read_to_string(m.join("x.md")).unwrap().contains("v10"));
+        assert!(m.join("y.md").is_file(), "a crash's leftover is put back");
     }
 }

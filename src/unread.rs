@@ -25,21 +25,26 @@ pub(crate) fn fix(name: &str) -> Option<String> {
     if temporary || name.ends_with(".md") || name.ends_with(".toml") {
         return None;
     }
-    let lower = name.to_lowercase();
     let rename = |ext: &str, stem: &str| {
         format!("omdøb den til {stem}.{ext}, så læser kkr den (kun *.{ext} læses)")
     };
-    for ext in ["md", "toml"] {
-        // `x.md.txt` (Notepad adds .txt), `x.MD`, `x.Toml`.
-        for tail in [format!(".{ext}.txt"), format!(".{ext}")] {
-            if lower.ends_with(&tail) {
-                return Some(rename(ext, &name[..name.len() - tail.len()]));
-            }
+    // Split the name itself (never by positions found in a lower-cased copy, whose byte
+    // lengths can differ: K, Å, İ).
+    let (stem, ext) = name.rsplit_once('.')?;
+    for want in ["md", "toml"] {
+        // `x.MD`, `x.Toml`; `x.md.txt` (Notepad adds .txt).
+        if ext.eq_ignore_ascii_case(want) {
+            return Some(rename(want, stem));
+        }
+        if ext.eq_ignore_ascii_case("txt")
+            && let Some((inner, e)) = stem.rsplit_once('.')
+            && e.eq_ignore_ascii_case(want)
+        {
+            return Some(rename(want, inner));
         }
     }
-    let (stem, ext) = lower.rsplit_once('.')?;
-    let stem = &name[..stem.len()];
-    match ext {
+    let ext = ext.to_ascii_lowercase();
+    match ext.as_str() {
         "txt" => Some(format!(
             "er det et dagsordenspunkt, så omdøb den til {stem}.md (kkr læser kun *.md og *.toml)"
         )),
@@ -77,6 +82,16 @@ mod tests {
         assert!(fix("fremmøde.TOML").unwrap().contains("omdøb den til fremmøde.toml"));
         assert!(fix("noter.txt").unwrap().contains("noter.md"));
         assert!(fix("Punkt 3.docx").unwrap().contains("DOCX"));
+        assert_eq!(
+            fix("\u{212a}.pdf"),
+            None,
+            "no panic on a name whose lower case is longer"
+        );
+        assert!(
+            fix("\u{212a}\u{130}.MD")
+                .unwrap()
+                .contains("omdøb den til \u{212a}\u{130}.md")
+        );
         for name in
             ["x.md", "a.toml", "bilag.pdf", "kort.png", "~x.docx", ".x.txt", "x.part"]
         {

@@ -37,10 +37,15 @@ pub(crate) fn approve(env: &Env, cmd: &ApproveCommand) -> Result<u8> {
     if env.dry_run {
         // A rehearsal writes nothing in inbox/: it releases the agenda in its ledger copy.
         let mut council = Council::open(ws.clone(), env.clock.clone(), true)?;
-        let mut outcome = council.take_in(&HashSet::new())?;
+        let outcome = council.take_in(&HashSet::new())?;
+        if !crate::document::plan(&council.ledger, meeting)?.held {
+            return Err(Error::Usage(format!(
+                "dagsordenen til mødet {meeting} er ikke holdt tilbage; der er intet at godkende\n  hjælp: skal den sendes før tiden, så kør kkr send {meeting}"
+            )));
+        }
         let now = council.clock.now().timestamp();
         council.ledger.release(meeting, by, now)?;
-        outcome.merge(council.pass(&HashSet::new())?);
+        let outcome = council.send_due(outcome, None)?;
         council.rehearsed("approve");
         return Ok(outcome.exit_code());
     }

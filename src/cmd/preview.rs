@@ -87,7 +87,7 @@ fn rehearse(
 ) -> Result<(Council, Vec<crate::ledger::Document>)> {
     let mut council = Council::open(view.clone(), env.clock.clone(), true)?;
     council.settle();
-    council.take_in(&HashSet::new())?;
+    let taken = council.take_in(&HashSet::new())?;
     let before: HashSet<i64> =
         council.ledger.meeting_documents(meeting)?.iter().map(|d| d.id).collect();
     let plan = crate::document::plan(&council.ledger, meeting)?;
@@ -110,7 +110,7 @@ fn rehearse(
     }
     council.roster.clone().map_err(|report| Error::Invalid { report })?;
     let force = (now < m.starts_at() || minutes).then_some(Force { meeting, minutes });
-    council.pass_with(&HashSet::new(), force)?;
+    council.send_due(taken, force)?;
     let made = council
         .ledger
         .meeting_documents(meeting)?

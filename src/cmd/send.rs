@@ -82,9 +82,7 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
         tracing::info!("{n} mail sendes igen");
     }
     let force = Force { meeting, minutes: cmd.minutes };
-    let mut outcome = council.pass_with(&HashSet::new(), Some(force))?;
-    outcome.merge(taken);
-    let code = outcome.exit_code();
+    let code = council.send_due(taken, Some(force))?.exit_code();
     council.rehearsed("send");
     Ok(code)
 }

@@ -85,15 +85,6 @@ impl Outcome {
         }
     }
 
-    /// Adds what another pass over the same run found.
-    pub fn merge(&mut self, other: Outcome) {
-        self.rejected += other.rejected;
-        self.invalid |= other.invalid;
-        self.transient |= other.transient;
-        self.failed |= other.failed;
-        self.waiting |= other.waiting;
-    }
-
     /// Counts an error of a step that does not stop the pass: a retry, invalid input, or
     /// another failure.
     fn count(&mut self, e: &Error) {
@@ -232,7 +223,15 @@ impl Council {
         renamed: &HashSet<PathBuf>,
         force: Option<Force>,
     ) -> Result<Outcome> {
-        let mut outcome = self.take_in(renamed)?;
+        let outcome = self.take_in(renamed)?;
+        self.send_due(outcome, force)
+    }
+
+    /// The second half of a pass, after [`Council::take_in`]: records what is due (and
+    /// `force`), delivers, publishes and tells the secretariat. `kkr send` and `kkr preview`
+    /// call the halves apart, so a rehearsal (which moves nothing) reads the inbox once.
+    pub fn send_due(&mut self, taken: Outcome, force: Option<Force>) -> Result<Outcome> {
+        let mut outcome = taken;
         let mut blocked = self.unread();
         let transport = match deliver::transport(&self.ws, &self.config) {
             Ok(t) => Some(t),

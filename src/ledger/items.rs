@@ -105,6 +105,13 @@ impl Ledger {
             )
             .optional()?;
         if prev.as_deref() == Some(data.as_str()) {
+            // The same attendance again still counts as accepted now: it resolves an
+            // attendance file rejected in between (SPEC §6), without changing the meeting.
+            tx.execute(
+                "UPDATE attendance SET accepted_at = ?2 WHERE meeting = ?1",
+                params![a.meeting.to_string(), now.to_string()],
+            )?;
+            tx.commit()?;
             return Ok(false);
         }
         tx.execute(
@@ -191,13 +198,10 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The latest rejections with their ids, newest first.
-    pub fn rejections_with_ids(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(i64, String, String)>> {
+    /// The rejections the secretariat has not been told of (at most `limit`, oldest first).
+    pub fn untold_rejections(&self, limit: usize) -> Result<Vec<(i64, String, String)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, file, report FROM rejections ORDER BY id DESC LIMIT ?1",
+            "SELECT id, file, report FROM rejections r WHERE NOT EXISTS (SELECT 1 FROM notices n WHERE n.key = 'rejected:' || r.id) ORDER BY id LIMIT ?1",
         )?;
         let rows =
             stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;

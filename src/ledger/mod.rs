@@ -153,6 +153,8 @@ impl Ledger {
         if let Some(dir) = copy.parent() {
             crate::fs::create_dir_all(dir)?;
         }
+        // Reading a WAL database may create its -wal/-shm files, as `status` does; they are
+        // never removed here: a daemon starting meanwhile could be using them.
         if let Some(source) = Self::open_read_only(real)? {
             source.conn.backup(rusqlite::MAIN_DB, copy, None)?;
         }

@@ -159,13 +159,13 @@ fn a_refused_recipient_fails_alone_and_the_secretariat_is_told() {
         .into_iter()
         .filter(|m| m.data.contains("Fejl ved udsendelse"))
         .collect();
-    assert_eq!(summary.len(), 1, "one summary");
+    assert_eq!(summary.len(), 2, "one summary to each secretariat row");
     assert!(summary[0].data.contains(&refused));
     t.must(&["run", "--once", "--now", "2027-01-21T10:00"], 0);
     assert_eq!(
         sink.messages().len(),
-        recipients(&t).len(),
-        "nothing more: no retry of a 550, no second summary"
+        recipients(&t).len() - 1 + 2,
+        "the agendas that went and one summary to each secretariat row; nothing more: no retry of a 550, no second summary"
     );
 }
 
@@ -468,6 +468,22 @@ fn sigterm_stops_the_daemon_cleanly() {
         thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(code, Some(0));
+}
+
+#[test]
+fn a_refused_secretariat_address_does_not_keep_the_other_from_being_told() {
+    let refused = "rune.thomsen@example.org".to_owned();
+    let sink =
+        Sink::start(Behaviour { refuse: HashSet::from([refused]), ..Default::default() });
+    let t = with_smtp(sink.port);
+    t.write("inbox/stykke.md", "ikke et punkt\n");
+    t.must(&["run", "--once", "--now", SEND], 1);
+    let told = notices(&sink);
+    assert_eq!(told.len(), 1, "the other secretariat row is told");
+    assert_eq!(told[0].to, ["maria.bendtsen@example.org"]);
+    assert!(told[0].data.contains("Afvist: inbox/stykke.md"), "{}", told[0].data);
+    t.must(&["run", "--once", "--now", "2027-01-21T09:10"], 0);
+    assert_eq!(notices(&sink).len(), 1, "told once, not retried every pass");
 }
 
 #[test]

@@ -26,9 +26,9 @@ fn no_items_at_the_moment_holds_the_agenda_and_an_approval_releases_it() {
     assert!(status.contains("TILBAGEHOLDT"), "{status}");
     // The secretariat rows were warned the day before and are told it is held, once each.
     let told = notices(&sink);
-    assert_eq!(told.len(), 1, "one notice per pass");
+    assert_eq!(told.len(), 2, "one notice per pass to each secretariat row");
     assert!(told[0].data.contains("holdt tilbage"), "{}", told[0].data);
-    let mut to = told[0].to.clone();
+    let mut to: Vec<String> = told.iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
     assert_eq!(to, ["maria.bendtsen@example.org", "rune.thomsen@example.org"]);
 
@@ -55,8 +55,8 @@ fn no_items_at_the_moment_holds_the_agenda_and_an_approval_releases_it() {
         fs::read_to_string(t.path("inbox/afvist/godkend.toml.fejl.txt")).unwrap();
     assert!(report.contains("står ikke i members.csv"), "{report}");
     let told = notices(&sink);
-    assert_eq!(told.len(), 2, "held, then the rejection");
-    assert!(told[1].data.contains("Afvist: inbox/godkend.toml"), "{}", told[1].data);
+    assert_eq!(told.len(), 4, "held, then the rejection, to each row");
+    assert!(told[3].data.contains("Afvist: inbox/godkend.toml"), "{}", told[3].data);
 
     // The approval file releases it: every row gets it once, on time (not "late").
     t.write(
@@ -71,7 +71,7 @@ fn no_items_at_the_moment_holds_the_agenda_and_an_approval_releases_it() {
     assert_once_each(&t, &sink, "dagsorden til mødet");
     let status = stdout(&t.must(&["status", "--now", "2027-01-22T10:15"], 0));
     assert!(!status.contains("for sent"), "{status}");
-    assert_eq!(notices(&sink).len(), 2, "each event told once");
+    assert_eq!(notices(&sink).len(), 4, "each event told once");
 }
 
 #[test]
@@ -133,4 +133,20 @@ fn kkr_approve_releases_a_held_agenda() {
     assert_once_each(&t, &sink, "dagsorden til mødet");
     let kept = t.files("inbox/behandlet/2027-01-28");
     assert!(kept.iter().any(|f| f.starts_with("godkendelse-2027-01-28")), "{kept:?}");
+}
+
+#[test]
+fn an_approval_of_an_agenda_that_is_not_held_is_refused() {
+    let sink = Sink::start(Behaviour::default());
+    let t = crate::deliver::with_smtp(sink.port);
+    t.write(
+        "inbox/godkend.toml",
+        "meeting = \"2027-01-28\"\napprove = \"dagsorden\"\napproved_by = \"Maria Kjær Bendtsen\"\n",
+    );
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 1);
+    let report =
+        fs::read_to_string(t.path("inbox/afvist/godkend.toml.fejl.txt")).unwrap();
+    assert!(report.contains("er ikke holdt tilbage"), "{report}");
+    assert!(report.contains("torsdag den 21. januar 2027 kl. 9.00"), "{report}");
+    assert!(documents(&sink).is_empty(), "nothing goes two weeks early");
 }

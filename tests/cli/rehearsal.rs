@@ -86,3 +86,15 @@ fn a_rehearsal_sends_moves_and_records_nothing_and_the_real_run_does_it_all() {
     };
     assert!(strip(&before) == strip(&after), "the real ledger is untouched");
 }
+
+#[test]
+fn a_rehearsal_of_send_reads_each_file_once() {
+    let t = crate::harness::Test::example();
+    t.write("inbox/stykke.md", "ikke et punkt\n");
+    t.must(&["send", "2027-01-28", "--dry-run", "--now", "2027-01-15T09:00"], 1);
+    assert_eq!(t.files("outbox/prøve/inbox/afvist"), ["stykke.md", "stykke.md.fejl.txt"]);
+    let told = t.notice_texts("outbox/prøve/mail");
+    assert_eq!(told.len(), 2, "one notice to each secretariat row");
+    assert_eq!(told[0].matches("Afvist: inbox/stykke.md").count(), 1, "{}", told[0]);
+    assert!(t.path("inbox/stykke.md").is_file(), "nothing moved");
+}

@@ -39,11 +39,11 @@ fn files_meant_as_input_but_not_read_are_named_and_left_where_they_are() {
 
     // The notice names each once (with the notice before the agenda, in one message).
     let told = t.notice_texts("outbox/mail");
-    assert_eq!(told.len(), 1, "one message per pass");
+    assert_eq!(told.len(), 2, "one message per pass to each secretariat row");
     let all = told.join("\n");
     for f in ["inbox/13-notat.md.txt", "inbox/sub/14-PUNKT.MD", "inbox/15-sag.docx"] {
         assert!(all.contains(&format!("kkr læser ikke {f}")), "{f}: {all}");
     }
     t.must(&["run", "--once", "--now", "2027-01-21T08:10"], 0);
-    assert_eq!(t.notices("outbox/mail").len(), 1, "told once");
+    assert_eq!(t.notices("outbox/mail").len(), 2, "told once");
 }
