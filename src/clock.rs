@@ -27,17 +27,34 @@ pub struct Clock {
     /// `None`: the wall clock, read at every call (so a corrected system clock is seen at
     /// once). `Some((start, started))`: `start` at the real instant `started`.
     shifted: Option<(Timestamp, Instant)>,
+    /// The latest moment kkr has acted at (kept in the ledger): the clock never shows an
+    /// earlier one, so a clock set back cannot undo "the meeting has started".
+    floor: Option<Timestamp>,
 }
 
 impl Clock {
     /// The real time.
     pub fn system() -> Self {
-        Self { shifted: None }
+        Self { shifted: None, floor: None }
     }
 
     /// A clock that shows `start` now and runs forward from there.
     pub fn starting_at(start: Timestamp) -> Self {
-        Self { shifted: Some((start, Instant::now())) }
+        Self { shifted: Some((start, Instant::now())), floor: None }
+    }
+
+    /// The same clock, never showing a moment before `floor` (SPEC: time never runs
+    /// backwards for decisions).
+    pub fn with_floor(&self, floor: Timestamp) -> Self {
+        let floor = self.floor.map_or(floor, |f| f.max(floor));
+        Self { shifted: self.shifted, floor: Some(floor) }
+    }
+
+    /// How far the clock itself is behind the floor, when it went back.
+    pub fn behind(&self) -> Option<jiff::SignedDuration> {
+        let floor = self.floor?;
+        let raw = self.raw();
+        (raw < floor).then(|| floor.duration_since(raw))
     }
 
     /// The current moment in Copenhagen.
@@ -46,15 +63,24 @@ impl Clock {
         reason = "the one place that reads the wall clock"
     )]
     pub fn now(&self) -> Zoned {
-        let ts = match self.shifted {
+        let raw = self.raw();
+        let ts = self.floor.map_or(raw, |f| raw.max(f));
+        ts.to_zoned(tz().clone())
+    }
+
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the wall clock"
+    )]
+    fn raw(&self) -> Timestamp {
+        match self.shifted {
             None => Timestamp::now(),
             Some((start, started)) => {
                 let elapsed =
                     jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
                 start.checked_add(elapsed).unwrap_or(start)
             }
-        };
-        ts.to_zoned(tz().clone())
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub(crate) struct Status {
     pub(crate) roster_error: Option<String>,
     /// No `[mail.smtp]`: mail is written to `outbox/mail/` and reaches no one.
     pub(crate) mail_to_files: bool,
+    /// The latest moment kkr acted at, when the clock now shows an earlier one.
+    pub(crate) clock_behind: Option<String>,
     /// When the last rehearsal ran (Danish), if `outbox/prøve/` holds one.
     pub(crate) last_rehearsal: Option<String>,
     /// The meetings.
@@ -111,6 +113,13 @@ pub(crate) fn collect_status(
 ) -> Result<Status> {
     let config = ws.load_config()?;
     let ledger = Ledger::open_read_only(&ws.ledger_path())?;
+    let acted = ledger.as_ref().map(|l| l.acted_at()).transpose()?.flatten();
+    let clock_behind =
+        acted.filter(|a| clock.now().timestamp() < *a).map(|a| local(a).to_string());
+    let clock = &match acted {
+        Some(a) => clock.with_floor(a),
+        None => clock.clone(),
+    };
     let now = clock.now();
     let mut meetings = Vec::new();
     for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
@@ -176,6 +185,7 @@ pub(crate) fn collect_status(
         now: now.to_string(),
         roster_error: ws.load_roster().err(),
         mail_to_files: config.mail.smtp.is_none(),
+        clock_behind,
         last_rehearsal: crate::rehearsal::last(ws),
         meetings,
         rejections,
@@ -221,6 +231,12 @@ pub(crate) fn status(
     crate::outln!("{} – status {}", status.council, moment(&status.now));
     if ws.ledger_lost() {
         crate::outln!("\nADVARSEL: {}", Error::LedgerLost { path: ws.root.clone() });
+    }
+    if let Some(at) = &status.clock_behind {
+        crate::outln!(
+            "ADVARSEL: maskinens ur er gået tilbage: kkr har sidst handlet {}; status regner med det tidspunkt.",
+            moment(at)
+        );
     }
     if status.mail_to_files {
         crate::outln!(

@@ -140,6 +140,11 @@ impl Council {
             }
             Ledger::open(&ws.ledger_path())?
         };
+        let clock = match ledger.acted_at()? {
+            Some(latest) => clock.with_floor(latest),
+            None => clock,
+        };
+        warn_if_behind(&clock);
         let renderer = Renderer::new(ws.templates(), ws.attachment_dirs());
         let mailer = Mailer::new(ws.templates().as_deref())?;
         Ok(Self {
@@ -283,7 +288,19 @@ impl Council {
             );
             outcome.transient = true;
         }
+        self.acted()?;
         Ok(outcome)
+    }
+
+    /// Keeps the moment of this pass as the latest kkr acted at: the clock never shows an
+    /// earlier one after this (a clock set back cannot send what "the meeting has started"
+    /// or "the minutes were sent" already ruled out).
+    fn acted(&mut self) -> Result<()> {
+        let now = self.clock.now().timestamp();
+        self.ledger.record_acted(now)?;
+        self.clock = self.clock.with_floor(now);
+        warn_if_behind(&self.clock);
+        Ok(())
     }
 
     /// Names the files in `inbox/` that kkr does not read (SPEC §6) in the log, once each, and
@@ -548,4 +565,16 @@ type Stamp = Option<(std::time::SystemTime, u64)>;
 fn stamp(path: &std::path::Path) -> Stamp {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Logs it when the machine's clock is behind the latest moment kkr acted at.
+fn warn_if_behind(clock: &Clock) {
+    if let Some(d) = clock.behind()
+        && d > jiff::SignedDuration::from_secs(60)
+    {
+        tracing::warn!(
+            "maskinens ur er {} minutter bagud for det seneste tidspunkt, kkr har handlet; kkr regner med det seneste tidspunkt, til uret har indhentet det",
+            d.as_secs() / 60
+        );
+    }
 }

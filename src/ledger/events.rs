@@ -56,6 +56,27 @@ impl Ledger {
         }))
     }
 
+    /// The latest moment kkr acted at, if it ever did.
+    pub fn acted_at(&self) -> Result<Option<Timestamp>> {
+        let latest: Option<String> = self
+            .conn
+            .query_row("SELECT latest FROM acted WHERE id = 1", [], |r| r.get(0))
+            .optional()?;
+        Ok(latest.map(ts))
+    }
+
+    /// Records that kkr acted at `now` (kept only if later than the latest so far).
+    pub fn record_acted(&mut self, now: Timestamp) -> Result<()> {
+        if self.acted_at()?.is_some_and(|t| t >= now) {
+            return Ok(());
+        }
+        self.conn.execute(
+            "INSERT INTO acted (id, latest) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET latest = excluded.latest",
+            [now.to_string()],
+        )?;
+        Ok(())
+    }
+
     /// Whether the secretariat has been told about the event `key`.
     pub fn noticed(&self, key: &str) -> Result<bool> {
         let n: i64 = self.conn.query_row(

@@ -102,6 +102,11 @@ CREATE TABLE notices (
 INSERT INTO notices (key, at) SELECT 'rejected:' || id, at FROM rejections;
 -- Documents sent late before: the log and status said so then.
 INSERT INTO notices (key, at) SELECT 'late:' || id, created_at FROM documents WHERE late = 1;
+-- The latest moment kkr acted at: its clock never goes back before it.
+CREATE TABLE acted (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    latest       TEXT NOT NULL
+);
 -- A rejected attendance file holds its meeting's minutes while it lies in afvist/.
 ALTER TABLE rejections ADD COLUMN meeting TEXT;
 ALTER TABLE rejections ADD COLUMN moved_to TEXT;

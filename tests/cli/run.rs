@@ -312,3 +312,24 @@ fn an_agenda_sent_late_is_told_to_the_secretariat_once() {
     t.must(&["run", "--once", "--now", "2027-01-24T10:05"], 0);
     assert_eq!(t.notices("outbox/mail").len(), 2, "told once, to each secretariat row");
 }
+
+#[test]
+fn a_clock_set_back_over_the_meetings_start_sends_nothing() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    t.must(&["run", "--once", "--now", "2027-01-28T09:30"], 0);
+    // The machine's clock jumps back to before the meeting: the missed agenda stays missed.
+    let out = t.must(&["run", "--once", "--now", "2027-01-27T09:00"], 0);
+    assert!(
+        crate::harness::stderr(&out).contains("bagud"),
+        "{}",
+        crate::harness::stderr(&out)
+    );
+    assert!(t.mails("outbox/mail").is_empty(), "nothing sent when the clock went back");
+    let text =
+        crate::harness::stdout(&t.must(&["status", "--now", "2027-01-27T09:00"], 0));
+    assert!(
+        text.contains("ur er gået tilbage") && text.contains("IKKE SENDT"),
+        "{text}"
+    );
+}
