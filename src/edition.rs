@@ -60,6 +60,29 @@ pub struct DocData {
     pub ident: String,
 }
 
+impl DocData {
+    /// What the document shows, apart from its date: two documents with the same hash
+    /// differ at most in their PDF date (a public edition is not published again for a
+    /// change that is not public).
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in
+            [self.template.as_bytes(), self.title.as_bytes(), self.ident.as_bytes()]
+        {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        for (path, bytes) in &self.files {
+            h.update((path.len() as u64).to_le_bytes());
+            h.update(path.as_bytes());
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+        crate::hash::hex(&h.finalize())
+    }
+}
+
 /// The title of a document, as in the PDF metadata and the mail subject.
 pub fn title(council: &Council, meeting: &MeetingConfig, kind: DocKind) -> String {
     let draft = if kind == DocKind::Draft { "UDKAST: " } else { "" };

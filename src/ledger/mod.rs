@@ -107,6 +107,9 @@ CREATE TABLE acted (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     latest       TEXT NOT NULL
 );
+-- What a public document was made from (its data, not its date): a new revision only when
+-- the public content changes.
+ALTER TABLE publications ADD COLUMN content TEXT;
 -- A rejected attendance file holds its meeting's minutes while it lies in afvist/.
 ALTER TABLE rejections ADD COLUMN meeting TEXT;
 ALTER TABLE rejections ADD COLUMN moved_to TEXT;

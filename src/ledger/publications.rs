@@ -23,12 +23,14 @@ pub struct Publication {
     pub first_at: Timestamp,
     /// When this revision was published.
     pub published_at: Timestamp,
+    /// What a public document was made from (see `DocData::content_hash`), if known.
+    pub content: Option<String>,
 }
 
 impl Ledger {
     /// Every publication, by meeting and name.
     pub fn publications(&self) -> Result<Vec<Publication>> {
-        let mut stmt = self.conn.prepare("SELECT meeting, name, sha256, size, revision, first_at, published_at FROM publications ORDER BY meeting, name")?;
+        let mut stmt = self.conn.prepare("SELECT meeting, name, sha256, size, revision, first_at, published_at, content FROM publications ORDER BY meeting, name")?;
         let rows = stmt.query_map([], |r| {
             Ok(Publication {
                 meeting: r.get(0)?,
@@ -38,18 +40,19 @@ impl Ledger {
                 revision: r.get(4)?,
                 first_at: ts(r.get(5)?),
                 published_at: ts(r.get(6)?),
+                content: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records that `name` now has content `sha256` on the site; returns its revision (the
-    /// same when the content is unchanged).
+    /// Records that `name` now has bytes `sha256` on the site, made from `content`; returns
+    /// its revision (the same when the bytes are unchanged).
     pub fn record_publication(
         &mut self,
         meeting: &str,
         name: &str,
-        sha256: &str,
+        (sha256, content): (&str, Option<&str>),
         size: u64,
         now: Timestamp,
     ) -> Result<i64> {
@@ -59,18 +62,24 @@ impl Ledger {
             .optional()?;
         let revision = match prev {
             // The same bytes again (a re-upload): the site and feed keep their dates.
-            Some((sha, rev)) if sha == sha256 => rev,
+            Some((sha, rev)) if sha == sha256 => {
+                tx.execute(
+                    "UPDATE publications SET content = COALESCE(?3, content) WHERE meeting = ?1 AND name = ?2",
+                    params![meeting, name, content],
+                )?;
+                rev
+            }
             Some((_, rev)) => {
                 tx.execute(
-                    "UPDATE publications SET sha256 = ?3, size = ?4, revision = ?5, published_at = ?6 WHERE meeting = ?1 AND name = ?2",
-                    params![meeting, name, sha256, size as i64, rev + 1, now.to_string()],
+                    "UPDATE publications SET sha256 = ?3, size = ?4, revision = ?5, published_at = ?6, content = ?7 WHERE meeting = ?1 AND name = ?2",
+                    params![meeting, name, sha256, size as i64, rev + 1, now.to_string(), content],
                 )?;
                 rev + 1
             }
             None => {
                 tx.execute(
-                    "INSERT INTO publications (meeting, name, sha256, size, revision, first_at, published_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
-                    params![meeting, name, sha256, size as i64, now.to_string()],
+                    "INSERT INTO publications (meeting, name, sha256, size, revision, first_at, published_at, content) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6)",
+                    params![meeting, name, sha256, size as i64, now.to_string(), content],
                 )?;
                 1
             }

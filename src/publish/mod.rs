@@ -104,6 +104,8 @@ struct PublicJob {
     key: String,
     /// The SHA-256 of what the site has now, if anything.
     published_sha: Option<String>,
+    /// What it is made from (its data, not its date).
+    content: String,
     data: DocData,
 }
 
@@ -192,10 +194,10 @@ impl Publisher {
             for kind in kinds.into_iter().filter(|(_, sent)| *sent).map(|(k, _)| k) {
                 let file = kind.file_name(Edition::Public);
                 let name = format!("{}/{file}", m.date);
-                let published_sha = published
+                let on_site = published
                     .iter()
-                    .find(|p| p.meeting == m.date.to_string() && p.name == name)
-                    .map(|p| p.sha256.clone());
+                    .find(|p| p.meeting == m.date.to_string() && p.name == name);
+                let published_sha = on_site.map(|p| p.sha256.clone());
                 // Skip the render when nothing it reads has changed since it was published.
                 let key = format!("{changed_at}/{}", plan.list.len());
                 if !force && published_sha.is_some() && self.keys.get(&name) == Some(&key)
@@ -209,12 +211,20 @@ impl Publisher {
                     kind,
                     Edition::Public,
                 ) {
+                    // Only the public content counts: a change the public edition does not
+                    // show (a closed item's decision) publishes no new revision.
+                    Ok((data, _))
+                        if !force
+                            && on_site.is_some_and(|p| {
+                                p.content.as_deref() == Some(data.content_hash().as_str())
+                            }) => {}
                     Ok((data, _)) => jobs.push(PublicJob {
                         meeting: m.date,
                         file,
                         name,
                         key,
                         published_sha,
+                        content: data.content_hash(),
                         data,
                     }),
                     Err(e) => return Ok((jobs, Some(e))),
@@ -237,7 +247,7 @@ impl Publisher {
         force: bool,
         now: Timestamp,
     ) -> Result<usize> {
-        let PublicJob { meeting, file, name, key, published_sha, .. } = job;
+        let PublicJob { meeting, file, name, key, published_sha, content, .. } = job;
         crate::fs::write_atomic(&ws.meeting_dir(meeting).join(&file), pdf)?;
         let sha = sha256_hex(pdf);
         let mut uploaded = 0;
@@ -247,7 +257,7 @@ impl Publisher {
             let rev = ledger.record_publication(
                 &meeting.to_string(),
                 &name,
-                &sha,
+                (&sha, Some(&content)),
                 size,
                 now,
             )?;
@@ -258,6 +268,12 @@ impl Publisher {
                 tracing::info!("publiceret: {name}{what}");
             }
             uploaded = 1;
+        } else {
+            // The same bytes: only what they were made from is noted (a ledger of an
+            // earlier release did not keep it).
+            let size = pdf.len() as u64;
+            let m = meeting.to_string();
+            ledger.record_publication(&m, &name, (&sha, Some(&content)), size, now)?;
         }
         self.keys.insert(name, key);
         Ok(uploaded)
@@ -288,7 +304,7 @@ fn upload_site(
     for (name, text) in &site {
         t.upload(name, text.as_bytes())?;
         let sha = sha256_hex(text.as_bytes());
-        ledger.record_publication("", name, &sha, text.len() as u64, now)?;
+        ledger.record_publication("", name, (&sha, None), text.len() as u64, now)?;
     }
     Ok(site.len())
 }

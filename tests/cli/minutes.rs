@@ -264,6 +264,26 @@ fn a_changed_decision_republishes_and_the_feed_says_so() {
     let feed = fs::read_to_string(t.path("outbox/public/feed.atom")).unwrap();
     assert!(feed.contains("rettet, udgave 2"), "{feed}");
     assert_eq!(feed.matches("<entry>").count(), 1);
+
+    // The closed item's secret decision changes: the public edition shows nothing of it,
+    // so it is not published again and the public learns nothing (issue 13).
+    let text = fs::read_to_string(
+        t.path("inbox/behandlet/2027-01-28/10-udpegning-erhvervshus.md"),
+    )
+    .unwrap();
+    t.write(
+        &format!("inbox/{name}"),
+        text.replace(
+            "KKR udpegede den indstillede kandidat.",
+            "KKR udpegede en anden kandidat.",
+        ),
+    );
+    let out = t.must(&["run", "--once", "--now", "2027-01-30T10:00"], 0);
+    assert!(!stderr(&out).contains("udgave 3"), "{}", stderr(&out));
+    let third =
+        fs::read(t.path("outbox/public/2027-01-28/referat-offentlig.pdf")).unwrap();
+    assert_eq!(second, third, "the public minutes are untouched");
+    assert_eq!(fs::read_to_string(t.path("outbox/public/feed.atom")).unwrap(), feed);
 }
 
 #[test]

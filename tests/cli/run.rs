@@ -328,8 +328,5 @@ fn a_clock_set_back_over_the_meetings_start_sends_nothing() {
     assert!(t.mails("outbox/mail").is_empty(), "nothing sent when the clock went back");
     let text =
         crate::harness::stdout(&t.must(&["status", "--now", "2027-01-27T09:00"], 0));
-    assert!(
-        text.contains("ur er gået tilbage") && text.contains("IKKE SENDT"),
-        "{text}"
-    );
+    assert!(text.contains("ur er gået tilbage") && text.contains("IKKE SENDT"), "{text}");
 }
