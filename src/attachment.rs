@@ -10,6 +10,7 @@ use crate::spanned::{At, TomlReader};
 
 /// Largest attachment.
 pub const MAX_ATTACHMENT_BYTES: u64 = 20 << 20;
+const _: () = assert!(MAX_ATTACHMENT_BYTES <= crate::sandbox::MAX_INPUT);
 
 /// An attachment kept by content hash under `state/attachments/`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,13 +106,8 @@ pub(crate) fn load_all(
             continue;
         }
         match load_one(&full, root) {
-            Ok((format, pages, bytes)) => {
+            Ok((format, pages, bytes, page_svgs)) => {
                 let sha256 = sha256_hex(&bytes);
-                let page_svgs = if format == "pdf" {
-                    crate::pdfpage::page_svgs(&bytes)
-                } else {
-                    Vec::new()
-                };
                 let meta = Attachment { name: name.to_owned(), sha256, format, pages };
                 out.push(LoadedAttachment { meta, bytes: Some(bytes), page_svgs });
             }
@@ -124,10 +120,11 @@ pub(crate) fn load_all(
 }
 
 /// Reads one attachment, refusing escapes from the workspace, oversized, empty and broken files.
+#[allow(clippy::type_complexity, reason = "the parts of one attachment")]
 fn load_one(
     path: &Path,
     root: &Path,
-) -> Result<(String, u32, Vec<u8>), (String, String)> {
+) -> Result<(String, u32, Vec<u8>, Vec<String>), (String, String)> {
     let missing = || {
         (
             "findes ikke".to_owned(),
@@ -161,13 +158,13 @@ fn load_one(
         return Err(("er tom".into(), "læg den rigtige fil ind".into()));
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
-    let (format, pages) = if bytes.starts_with(b"%PDF-") {
-        let pages = pdf_pages(&bytes)?;
-        ("pdf", pages)
+    let (format, pages, svgs) = if bytes.starts_with(b"%PDF-") {
+        let (pages, svgs) = pdf_pages(&bytes)?;
+        ("pdf", pages, svgs)
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        ("png", 1)
+        ("png", 1, Vec::new())
     } else if bytes.starts_with(b"\xff\xd8\xff") {
-        ("jpg", 1)
+        ("jpg", 1, Vec::new())
     } else {
         return Err((
             "er hverken en PDF, PNG eller JPEG".into(),
@@ -184,21 +181,47 @@ fn load_one(
             "ret filnavnets endelse".into(),
         ));
     }
-    Ok((format.to_owned(), pages, bytes))
+    if let Some(problem) = crate::image::too_large(&bytes, format) {
+        return Err(problem);
+    }
+    Ok((format.to_owned(), pages, bytes, svgs))
 }
 
-/// Counts a PDF's pages, refusing encrypted and damaged files.
-fn pdf_pages(bytes: &[u8]) -> Result<u32, (String, String)> {
-    match hayro_syntax::Pdf::new(bytes.to_vec()) {
-        Ok(pdf) if !pdf.pages().is_empty() => Ok(pdf.pages().len() as u32),
-        Ok(_) => Err(("PDF'en har ingen sider".into(), "læg en PDF med indhold".into())),
-        Err(hayro_syntax::LoadPdfError::Decryption(_)) => Err((
+/// A PDF's pages (count and SVG images), read behind the process boundary of
+/// [`crate::sandbox`]: encrypted, damaged, hostile and oversized files are refused.
+fn pdf_pages(bytes: &[u8]) -> Result<(u32, Vec<String>), (String, String)> {
+    use crate::pdfpage::PagesAnswer;
+    let broken = || {
+        (
+            "bilaget er beskadiget eller for stort til at blive læst sikkert".to_owned(),
+            "gem det som PDF igen (fx »Udskriv til PDF«), eller del det i flere filer"
+                .to_owned(),
+        )
+    };
+    let out = match crate::sandbox::run("pdf-pages", bytes) {
+        Ok(out) => out,
+        Err(failure) => {
+            tracing::warn!("et PDF-bilag kunne ikke læses sikkert: {failure:?}");
+            return Err(broken());
+        }
+    };
+    match serde_json::from_slice::<PagesAnswer>(&out) {
+        Ok(PagesAnswer::Pages(n, svgs)) => Ok((n, svgs)),
+        Ok(PagesAnswer::Empty) => {
+            Err(("PDF'en har ingen sider".into(), "læg en PDF med indhold".into()))
+        }
+        Ok(PagesAnswer::Encrypted) => Err((
             "PDF'en er krypteret eller beskyttet med adgangskode".into(),
             "gem en udgave uden adgangskode".into(),
         )),
-        Err(_) => Err((
+        Ok(PagesAnswer::Damaged) => Err((
             "PDF'en er beskadiget og kan ikke læses".into(),
             "gem PDF'en igen fra programmet der lavede den".into(),
         )),
+        Ok(PagesAnswer::TooManyPages(n)) => Err((
+            format!("PDF'en har {n} sider; grænsen er {}", crate::pdfpage::MAX_PAGES),
+            "del bilaget i flere filer".into(),
+        )),
+        Err(_) => Err(broken()),
     }
 }

@@ -18,6 +18,7 @@ pub mod error;
 mod fs;
 mod hash;
 mod ics;
+mod image;
 mod inbox;
 mod init;
 pub mod item;
@@ -33,6 +34,7 @@ mod rehearsal;
 pub mod render;
 pub mod report;
 pub mod roster;
+mod sandbox;
 pub mod schedule;
 mod shutdown;
 pub mod site;
@@ -56,6 +58,11 @@ use crate::workspace::Workspace;
 
 /// Parses the command line, runs the command and turns the result into an exit code.
 pub fn run() -> ExitCode {
+    // A worker for untrusted bytes (see `sandbox`): no command line, no logging.
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() == Some(sandbox::WORKER_ARG) {
+        return sandbox::serve(&args.next().unwrap_or_default());
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

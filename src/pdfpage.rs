@@ -8,11 +8,49 @@ use std::ops::Range;
 /// PDF fonts that Typst embeds. Typst 0.15 cannot place PDF pages in PDF/A or PDF/UA output;
 /// SVG pages it can. The glyph outlines are then given integer coordinates
 /// ([`integer_glyph_outlines`]).
+#[cfg(test)]
 pub(crate) fn page_svgs(bytes: &[u8]) -> Vec<String> {
+    let Ok(pdf) = hayro_syntax::Pdf::new(bytes.to_vec()) else { return Vec::new() };
+    page_svgs_of(&pdf)
+}
+
+/// Most pages an attachment may have.
+pub(crate) const MAX_PAGES: usize = 500;
+
+/// What the worker job `pdf-pages` answers, as JSON.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) enum PagesAnswer {
+    /// The page count and each page as SVG.
+    Pages(u32, Vec<String>),
+    /// Encrypted or password-protected.
+    Encrypted,
+    /// Cannot be read.
+    Damaged,
+    /// No pages.
+    Empty,
+    /// More than [`MAX_PAGES`] pages.
+    TooManyPages(usize),
+}
+
+/// The worker job `pdf-pages` (run behind [`crate::sandbox`]): a PDF's page count and pages
+/// as SVG, as JSON.
+pub(crate) fn pages_job(bytes: &[u8]) -> Vec<u8> {
+    let answer = match hayro_syntax::Pdf::new(bytes.to_vec()) {
+        Err(hayro_syntax::LoadPdfError::Decryption(_)) => PagesAnswer::Encrypted,
+        Err(_) => PagesAnswer::Damaged,
+        Ok(pdf) if pdf.pages().is_empty() => PagesAnswer::Empty,
+        Ok(pdf) if pdf.pages().len() > MAX_PAGES => {
+            PagesAnswer::TooManyPages(pdf.pages().len())
+        }
+        Ok(pdf) => PagesAnswer::Pages(pdf.pages().len() as u32, page_svgs_of(&pdf)),
+    };
+    serde_json::to_vec(&answer).expect("answers serialize")
+}
+
+fn page_svgs_of(pdf: &hayro_syntax::Pdf) -> Vec<String> {
     use hayro_svg::hayro_interpret::InterpreterSettings;
     use hayro_svg::hayro_interpret::font::{FontData, FontQuery, StandardFont};
     use std::sync::Arc;
-    let Ok(pdf) = hayro_syntax::Pdf::new(bytes.to_vec()) else { return Vec::new() };
     let standard = |font: StandardFont| -> Option<(FontData, u32)> {
         use typst_assets::pdf as f;
         let bytes: &'static [u8] = match font {

@@ -265,3 +265,123 @@ fn a_zeroed_deleted_or_foreign_ledger_stops_kkr_instead_of_sending_everything_ag
         }
     }
 }
+
+/// A minimal PDF with the given objects (1: catalog, …), written by hand.
+fn pdf_of(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A one-page PDF whose content stream is a deflate bomb: 600 KB that inflate to 300 MB of
+/// drawing operators (made with Python's zlib at test time; the repository stays small).
+fn deflate_bomb() -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys,zlib; sys.stdout.buffer.write(zlib.compress(b'0 0 m 1 1 l S\\n'*(300*1024*1024//14), 9))",
+        ])
+        .output()
+        .expect("python3 makes the test corpus");
+    let stream = out.stdout;
+    let mut content =
+        format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", stream.len())
+            .into_bytes();
+    content.extend_from_slice(&stream);
+    content.extend_from_slice(b"\nendstream");
+    pdf_of(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"
+            .to_vec(),
+        content,
+    ])
+}
+
+/// A PDF of `n` empty pages.
+fn many_pages(n: usize) -> Vec<u8> {
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", i + 3)).collect();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes(),
+    ];
+    for _ in 0..n {
+        objects.push(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_vec());
+    }
+    pdf_of(&objects)
+}
+
+/// A 33-byte PNG header declaring `w` × `h` pixels.
+fn png_bomb(w: u32, h: u32) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    b
+}
+
+#[test]
+fn hostile_bilag_are_rejected_behind_the_process_boundary_and_the_rest_goes_on() {
+    let t = Test::example();
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "bombe.pdf",
+            deflate_bomb(),
+            "beskadiget eller for stort til at blive læst sikkert",
+        ),
+        ("sider.pdf", many_pages(10_000), "10000 sider; grænsen er 500"),
+        ("kort.png", png_bomb(100_000, 100_000), "100000 × 100000 pixels"),
+    ];
+    for (i, (file, bytes, _)) in cases.iter().enumerate() {
+        fs::write(t.path(&format!("inbox/bilag/{file}")), bytes).unwrap();
+        crate::harness::age(&t.path(&format!("inbox/bilag/{file}")));
+        let mut front = OK.to_vec();
+        let id = format!("id = \"2027-01-28-fjendtlig-{i}\"");
+        let bilag = format!("attachments = [\"bilag/{file}\"]");
+        front[0] = &id;
+        front.push(&bilag);
+        t.write(&format!("inbox/fjendtlig-{i}.md"), item(&front, "Tekst.\n"));
+    }
+    let out = t.must(&["check"], 1);
+    for (_, _, expected) in &cases {
+        assert!(stdout(&out).contains(expected), "check: {expected}: {}", stdout(&out));
+    }
+    let out = t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    for (i, (_, _, expected)) in cases.iter().enumerate() {
+        let report = fs::read_to_string(
+            t.path(&format!("inbox/afvist/fjendtlig-{i}.md.fejl.txt")),
+        )
+        .unwrap();
+        assert!(report.contains(expected), "{expected}: {report}");
+    }
+    // Everyone else's items went in and the agenda went out, to everyone.
+    assert_eq!(t.files("inbox/behandlet/2027-01-28").len(), 12);
+    assert_eq!(t.mails("outbox/mail").len(), 62);
+    let state: u64 = fs::read_dir(t.path("state/attachments"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert!(state < 8 << 20, "state/ holds nothing of the rejected bilag: {state}");
+}
