@@ -132,17 +132,18 @@ fn load_one(
                 .to_owned(),
         )
     };
-    let real = path.canonicalize().map_err(|_| missing())?;
-    let real_root = root.canonicalize().map_err(|_| missing())?;
-    if !real.starts_with(&real_root) {
-        return Err((
-            "peger uden for arbejdsmappen (et symbolsk link?)".into(),
-            "kopiér selve filen ind i inbox/bilag/".into(),
-        ));
-    }
-    let meta = std::fs::metadata(&real).map_err(|_| missing())?;
+    let file = open_confined(root, path)?;
+    let meta = file.metadata().map_err(|_| missing())?;
     if !meta.is_file() {
         return Err(("er ikke en fil".into(), "angiv en PDF- eller billedfil".into()));
+    }
+    #[cfg(unix)]
+    if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+        // A hard link may be a file from anywhere on the disk.
+        return Err((
+            "er et hårdt link til en anden fil".into(),
+            "kopiér selve filen ind i inbox/bilag/".into(),
+        ));
     }
     if meta.len() > MAX_ATTACHMENT_BYTES {
         return Err((
@@ -150,10 +151,19 @@ fn load_one(
             "gør filen mindre (fx komprimér PDF'en) eller del den op".into(),
         ));
     }
-    let bytes = crate::fs::read_bounded(&real, MAX_ATTACHMENT_BYTES)
-        .ok()
-        .flatten()
-        .ok_or_else(missing)?;
+    // Read from the handle that was checked, never by the path again.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&file, MAX_ATTACHMENT_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|_| missing())?;
+    if bytes.len() as u64 > MAX_ATTACHMENT_BYTES {
+        return Err((
+            "er større end 20 MiB".into(),
+            "gør filen mindre (fx komprimér PDF'en) eller del den op".into(),
+        ));
+    }
     if bytes.is_empty() {
         return Err(("er tom".into(), "læg den rigtige fil ind".into()));
     }
@@ -185,6 +195,51 @@ fn load_one(
         return Err(problem);
     }
     Ok((format.to_owned(), pages, bytes, svgs))
+}
+
+/// Opens `path` (under `root/inbox/`) for reading without following a symbolic link on any
+/// component below the inbox, and without blocking on a FIFO: a folder swapped for a link
+/// between a check and the open can no longer reach a file outside the workspace.
+fn open_confined(root: &Path, path: &Path) -> Result<std::fs::File, (String, String)> {
+    use rustix::fs::{Mode, OFlags, openat};
+    let outside = || {
+        (
+            "peger uden for arbejdsmappen (et symbolsk link?)".to_owned(),
+            "kopiér selve filen ind i inbox/bilag/".to_owned(),
+        )
+    };
+    let missing = || {
+        (
+            "findes ikke".to_owned(),
+            "læg filen ved siden af punktet, fx i inbox/bilag/, eller ret stien"
+                .to_owned(),
+        )
+    };
+    let inbox = root.join("inbox");
+    let rel = path.strip_prefix(&inbox).map_err(|_| outside())?;
+    let parts: Vec<_> = rel.components().collect();
+    if parts.is_empty() || parts.iter().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(outside());
+    }
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut fd =
+        rustix::fs::open(&inbox, dir_flags, Mode::empty()).map_err(|_| missing())?;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let flags = if last {
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC
+        } else {
+            dir_flags | OFlags::NOFOLLOW
+        };
+        fd = openat(&fd, part.as_os_str(), flags, Mode::empty()).map_err(|e| {
+            if e == rustix::io::Errno::LOOP || e == rustix::io::Errno::NOTDIR {
+                outside()
+            } else {
+                missing()
+            }
+        })?;
+    }
+    Ok(std::fs::File::from(fd))
 }
 
 /// A PDF's pages (count and SVG images), read behind the process boundary of

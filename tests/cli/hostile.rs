@@ -385,3 +385,43 @@ fn hostile_bilag_are_rejected_behind_the_process_boundary_and_the_rest_goes_on()
         .sum();
     assert!(state < 8 << 20, "state/ holds nothing of the rejected bilag: {state}");
 }
+
+#[cfg(unix)]
+#[test]
+fn hard_links_fifos_devices_and_linked_folders_are_refused_as_bilag() {
+    let t = Test::example_without_items();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("hemmelig.pdf");
+    fs::write(&secret, crate::minutes::tiny_pdf("HEMMELIG")).unwrap();
+    fs::create_dir_all(t.path("inbox/bilag")).unwrap();
+    fs::hard_link(&secret, t.path("inbox/bilag/haard.pdf")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", t.path("inbox/bilag/nul.pdf")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), t.path("inbox/bilag/mappe")).unwrap();
+    let fifo = t.path("inbox/bilag/fifo.pdf");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let cases = [
+        ("bilag/haard.pdf", "hårdt link"),
+        ("bilag/nul.pdf", "uden for arbejdsmappen"),
+        ("bilag/mappe/hemmelig.pdf", "uden for arbejdsmappen"),
+        ("bilag/fifo.pdf", "er ikke en fil"),
+    ];
+    for (i, (file, _)) in cases.iter().enumerate() {
+        let mut front = OK.to_vec();
+        let id = format!("id = \"2027-01-28-link-{i}\"");
+        let bilag = format!("attachments = [\"{file}\"]");
+        front[0] = &id;
+        front.push(&bilag);
+        t.write(&format!("inbox/link-{i}.md"), item(&front, "Tekst.\n"));
+    }
+    let out = t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 1);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    for (i, (_, expected)) in cases.iter().enumerate() {
+        let report =
+            fs::read_to_string(t.path(&format!("inbox/afvist/link-{i}.md.fejl.txt")))
+                .unwrap();
+        assert!(report.contains(expected), "{expected}: {report}");
+    }
+    assert!(
+        !t.path("state/attachments").exists() || t.files("state/attachments").is_empty()
+    );
+}
