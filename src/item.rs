@@ -397,6 +397,10 @@ fn check_body(r: &mut TomlReader, text: &str, body: &str, printable: &Printable)
         let pos = Lines::new(text).pos(text, text.len() - body.len() + offset);
         r.problems.push(Problem::at(pos, message).hint(hint));
     }
+    if let Some((offset, message, hint)) = crate::markdown::out_of_bounds(body) {
+        let pos = Lines::new(text).pos(text, text.len() - body.len() + offset);
+        r.problems.push(Problem::at(pos, message).hint(hint));
+    }
 }
 
 /// The meeting `phase`'s rules for a new item (one the ledger does not know): it cannot be

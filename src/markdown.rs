@@ -115,6 +115,78 @@ pub fn to_blocks(markdown: &str) -> Vec<Block> {
     builder.finish()
 }
 
+/// Deepest nesting of quotes, lists, links and emphasis a body may have: far more than any
+/// case presentation needs, far less than what would exhaust a stack when it is converted,
+/// serialized or typeset (issue 13).
+pub const MAX_DEPTH: usize = 24;
+
+/// Longest run of characters without a space (a word, a URL written out).
+pub const MAX_WORD: usize = 500;
+
+/// Most columns and cells of one table.
+pub const MAX_COLUMNS: usize = 40;
+/// Most cells of one table.
+pub const MAX_CELLS: usize = 10_000;
+
+/// Where and why a body is out of bounds, if it is: (byte offset, message, hint), in Danish.
+/// It is read as the conversion reads it, without building anything.
+pub fn out_of_bounds(markdown: &str) -> Option<(usize, String, String)> {
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let (mut depth, mut cells, mut columns) = (0usize, 0usize, 0usize);
+    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
+        let at = range.start;
+        match event {
+            Event::Start(tag) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some((
+                        at,
+                        format!(
+                            "teksten er indlejret mere end {MAX_DEPTH} niveauer (citater, lister eller fremhævning i hinanden)"
+                        ),
+                        "gør opstillingen fladere".into(),
+                    ));
+                }
+                match tag {
+                    Tag::Table(align) => {
+                        (cells, columns) = (0, align.len());
+                    }
+                    Tag::TableCell => cells += 1,
+                    _ => {}
+                }
+                if columns > MAX_COLUMNS || cells > MAX_CELLS {
+                    return Some((
+                        at,
+                        format!(
+                            "tabellen er for stor (højst {MAX_COLUMNS} kolonner og {MAX_CELLS} celler)"
+                        ),
+                        "læg store tabeller i et PDF-bilag".into(),
+                    ));
+                }
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(word) =
+                    t.split_whitespace().find(|w| w.chars().count() > MAX_WORD)
+                {
+                    let mut offset = (at + t.find(word).unwrap_or(0)).min(range.end);
+                    while !markdown.is_char_boundary(offset) {
+                        offset -= 1;
+                    }
+                    return Some((
+                        offset,
+                        format!("et ord er over {MAX_WORD} tegn langt uden mellemrum"),
+                        "del ordet, eller skriv adressen som et link: [tekst](https://…)"
+                            .into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// One conversion under way: the frames being built and the extra data of open containers.
 struct Builder {
     /// What is being built at each level of nesting; the first frame is the document.
@@ -456,6 +528,22 @@ mod tests {
         for url in ["https://www.kl.dk", "HTTP://kl.dk", "mailto:a@example.org"] {
             assert!(is_safe_link(url), "{url}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_huge_tables_and_endless_words_are_out_of_bounds() {
+        let deep = format!("{} citat\n", ">".repeat(100_000));
+        assert!(out_of_bounds(&deep).unwrap().1.contains("indlejret"));
+        let lists: String =
+            (0..30).map(|i| format!("{}- punkt\n", "  ".repeat(i))).collect();
+        assert!(out_of_bounds(&lists).is_some());
+        let wide = format!("|{}\n|{}\n", "a|".repeat(100), "-|".repeat(100));
+        assert!(out_of_bounds(&wide).unwrap().1.contains("tabellen"));
+        let word = format!("Se {}\n", "æ".repeat(600));
+        let (at, message, _) = out_of_bounds(&word).unwrap();
+        assert!(message.contains("500 tegn") && word.is_char_boundary(at));
+        let normal = "## Baggrund\n\n> Et citat med **fed** og en [lænke](https://kl.dk).\n\n- en\n  - to\n\n| a | b |\n|---|---|\n| 1 | 2 |\n";
+        assert_eq!(out_of_bounds(normal), None);
     }
 
     #[test]

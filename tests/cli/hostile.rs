@@ -425,3 +425,32 @@ fn hard_links_fifos_devices_and_linked_folders_are_refused_as_bilag() {
         !t.path("state/attachments").exists() || t.files("state/attachments").is_empty()
     );
 }
+
+#[test]
+fn deep_quotes_endless_words_and_wide_tables_are_rejected_at_intake() {
+    let t = Test::example();
+    let bodies = [
+        (format!("{} citat\n", ">".repeat(100_000)), "indlejret mere end 24 niveauer"),
+        (format!("Se {}\n", "x".repeat(500_000)), "over 500 tegn"),
+        (
+            format!("|{}\n|{}\n", "a|".repeat(100_000), "-|".repeat(100_000)),
+            "tabellen er for stor",
+        ),
+    ];
+    for (i, (body, _)) in bodies.iter().enumerate() {
+        let mut front = OK.to_vec();
+        let id = format!("id = \"2027-01-28-dyb-{i}\"");
+        front[0] = &id;
+        t.write(&format!("inbox/dyb-{i}.md"), item(&front, body));
+    }
+    let out = t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 1);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    for (i, (_, expected)) in bodies.iter().enumerate() {
+        let report =
+            fs::read_to_string(t.path(&format!("inbox/afvist/dyb-{i}.md.fejl.txt")))
+                .unwrap();
+        assert!(report.contains(expected), "{expected}: {report}");
+        assert!(report.contains(&format!("inbox/dyb-{i}.md:")), "located: {report}");
+    }
+    assert_eq!(t.mails("outbox/mail").len(), 62, "the agenda went out to everyone");
+}
