@@ -32,6 +32,7 @@ mod processed;
 mod publish;
 mod rehearsal;
 pub mod render;
+mod renderproc;
 pub mod report;
 pub mod roster;
 mod sandbox;
@@ -60,8 +61,17 @@ use crate::workspace::Workspace;
 pub fn run() -> ExitCode {
     // A worker for untrusted bytes (see `sandbox`): no command line, no logging.
     let mut args = std::env::args();
-    if args.nth(1).as_deref() == Some(sandbox::WORKER_ARG) {
-        return sandbox::serve(&args.next().unwrap_or_default());
+    match args.nth(1).as_deref() {
+        Some(sandbox::WORKER_ARG) => {
+            return sandbox::serve(&args.next().unwrap_or_default());
+        }
+        Some(renderproc::RENDER_ARG) => {
+            return renderproc::serve(args, |templates, attachments| {
+                let mut r = render::Renderer::in_process(templates, attachments);
+                Box::new(move |doc| r.render(doc))
+            });
+        }
+        _ => {}
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -26,6 +26,8 @@ pub const RENDER_LIMIT: Duration = Duration::from_secs(120);
 /// abandoned; either way the error is reported and the next document gets a fresh worker.
 pub struct Renderer {
     worker: Worker,
+    /// Render in a worker process (`kkr __render`); otherwise on a thread of this process.
+    process: bool,
     templates: Option<PathBuf>,
     attachments: Vec<PathBuf>,
     limit: Duration,
@@ -36,14 +38,27 @@ pub struct Renderer {
 /// How many recent PDFs are kept.
 const RECENT: usize = 8;
 
-/// The channel ends of a render worker.
+/// The channel ends of a render worker, and its process if it runs in one.
 struct Worker {
     jobs: mpsc::Sender<DocData>,
     results: mpsc::Receiver<Result<Vec<u8>>>,
+    _process: Option<crate::renderproc::ChildGuard>,
 }
 
 impl Worker {
-    fn spawn(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
+    /// A worker process (see [`crate::renderproc`]) when `process` and the running binary
+    /// is kkr, otherwise a thread.
+    fn spawn(
+        templates: Option<PathBuf>,
+        attachments: Vec<PathBuf>,
+        process: bool,
+    ) -> Self {
+        if process
+            && let Some((jobs, results, child)) =
+                crate::renderproc::spawn(&templates, &attachments)
+        {
+            return Self { jobs, results, _process: Some(child) };
+        }
         let (jobs, job_rx) = mpsc::channel::<DocData>();
         let (result_tx, results) = mpsc::channel();
         let spawned = thread::Builder::new()
@@ -64,7 +79,7 @@ impl Worker {
         if let Err(e) = spawned {
             tracing::error!("kunne ikke starte Typst-tråden: {e}");
         }
-        Self { jobs, results }
+        Self { jobs, results, _process: None }
     }
 }
 
@@ -74,9 +89,34 @@ fn world_is_suspect(result: &Result<Vec<u8>>) -> bool {
 
 impl Renderer {
     /// A renderer for a workspace's templates folder (if any) and attachment stores.
+    /// Renders run in a worker process of kkr's own binary (`kkr __render`), so a render that
+    /// crashes ends only that process.
     pub fn new(templates: Option<PathBuf>, attachments: Vec<PathBuf>) -> Self {
-        let worker = Worker::spawn(templates.clone(), attachments.clone());
-        Self { worker, templates, attachments, limit: RENDER_LIMIT, recent: Vec::new() }
+        let worker = Worker::spawn(templates.clone(), attachments.clone(), true);
+        Self {
+            worker,
+            process: true,
+            templates,
+            attachments,
+            limit: RENDER_LIMIT,
+            recent: Vec::new(),
+        }
+    }
+
+    /// A renderer on a thread of this process (the render worker process's own).
+    pub(crate) fn in_process(
+        templates: Option<PathBuf>,
+        attachments: Vec<PathBuf>,
+    ) -> Self {
+        let worker = Worker::spawn(templates.clone(), attachments.clone(), false);
+        Self {
+            worker,
+            process: false,
+            templates,
+            attachments,
+            limit: RENDER_LIMIT,
+            recent: Vec::new(),
+        }
     }
 
     /// The same renderer with another time limit per document.
@@ -144,10 +184,30 @@ impl Renderer {
             }
             _ => doc,
         };
+        // A worker that died (on this document, or before it, killed from outside) gets
+        // one fresh successor: only a document that ends two workers is reported.
+        match self.attempt(doc) {
+            Err(Error::Render { diagnostics, .. })
+                if diagnostics == crate::renderproc::DIED =>
+            {
+                self.respawn();
+                self.attempt(doc)
+            }
+            result => result,
+        }
+    }
+
+    fn respawn(&mut self) {
+        self.worker =
+            Worker::spawn(self.templates.clone(), self.attachments.clone(), self.process);
+    }
+
+    /// One render on the current worker, which is replaced when it is gone or too slow.
+    fn attempt(&mut self, doc: &DocData) -> Result<Vec<u8>> {
         let failed =
             |why: String| Error::Render { document: doc.title.clone(), diagnostics: why };
         if self.worker.jobs.send(doc.clone()).is_err() {
-            self.worker = Worker::spawn(self.templates.clone(), self.attachments.clone());
+            self.respawn();
             self.worker
                 .jobs
                 .send(doc.clone())
@@ -156,18 +216,17 @@ impl Renderer {
         match self.worker.results.recv_timeout(self.limit) {
             Ok(result) => result,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                // The old worker finishes on its own and then finds nobody listening.
-                self.worker =
-                    Worker::spawn(self.templates.clone(), self.attachments.clone());
+                // A thread finishes on its own and then finds nobody listening; a process
+                // is killed with its worker.
+                self.respawn();
                 Err(failed(format!(
                     "opsætningen tog mere end {} sekunder og blev opgivet",
                     self.limit.as_secs()
                 )))
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                self.worker =
-                    Worker::spawn(self.templates.clone(), self.attachments.clone());
-                Err(failed("Typst stoppede uventet under opsætningen".into()))
+                self.respawn();
+                Err(failed(crate::renderproc::DIED.into()))
             }
         }
     }

@@ -330,3 +330,33 @@ fn a_clock_set_back_over_the_meetings_start_sends_nothing() {
         crate::harness::stdout(&t.must(&["status", "--now", "2027-01-27T09:00"], 0));
     assert!(text.contains("ur er gået tilbage") && text.contains("IKKE SENDT"), "{text}");
 }
+
+#[test]
+fn a_render_worker_killed_from_outside_is_replaced_and_the_draft_still_updates() {
+    use std::time::Duration;
+    let t = Test::example();
+    let d = crate::harness::daemon(&[&t], "2027-01-10T09:00");
+    let draft = t.path("outbox/2027-01-28/dagsorden-udkast.pdf");
+    crate::harness::wait_until("the draft", Duration::from_secs(60), || draft.exists());
+    // Renders run in a child process of the daemon: kill it as an abort would.
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &d.0.id().to_string(), "-f", "__render"])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(!pid.is_empty(), "a render worker process runs");
+    assert!(
+        std::process::Command::new("kill").args(["-9", &pid]).status().unwrap().success()
+    );
+    let file = "inbox/behandlet/2027-01-28/03-praktikpladser.md";
+    let text =
+        fs::read_to_string(t.path(file)).unwrap().replace("title = \"", "title = \"Ny: ");
+    let tmp = t.path("ny.md");
+    fs::write(&tmp, text).unwrap();
+    fs::rename(&tmp, t.path("inbox/03-praktikpladser.md")).unwrap();
+    crate::harness::wait_until("the new draft", Duration::from_secs(60), || {
+        poppler("pdftotext", &[], &draft).contains("Ny: ")
+    });
+    let log = fs::read_to_string(t.path("daemon.log")).unwrap();
+    assert!(!log.contains("kunne ikke lave PDF"), "{log}");
+}
