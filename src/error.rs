@@ -70,7 +70,7 @@ pub enum Error {
     },
     /// The ledger is missing or empty in a workspace with a history.
     #[error(
-        "state/kkr.sqlite mangler eller er tom, men arbejdsmappen `{path}` har en historik (inbox/behandlet/ eller sendte dokumenter i outbox/)\n  hjælp: kkr starter ikke forfra, for så ville alt blive sendt igen. Læg den seneste sikkerhedskopi af state/kkr.sqlite tilbage (docs/OPERATIONS.md, »Backup and restore«), og start kkr igen"
+        "state/kkr.sqlite mangler eller er tom, men arbejdsmappen `{path}` har en historik (inbox/behandlet/ eller sendte dokumenter i outbox/)\n  hjælp: kkr starter ikke forfra, for så ville alt blive sendt igen. Læg den seneste sikkerhedskopi af state/kkr.sqlite tilbage (docs/OPERATIONS.md, »Backup and restore«), og start kkr igen. Er det en prøve-arbejdsmappe, der skal begynde forfra, så fjern også inbox/behandlet/ og outbox/"
     )]
     LedgerLost {
         /// The workspace.
