@@ -45,6 +45,15 @@ pub(crate) fn scan(ws: &Workspace) -> Vec<Candidate> {
     out
 }
 
+/// The files an earlier run claimed (in `inbox/.work/`) and did not finish: the next run
+/// takes them in first; `check` looks at them too.
+pub(crate) fn claimed(ws: &Workspace) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    walk(&ws.work(), &mut out);
+    out.sort();
+    out
+}
+
 /// The input files under `dir` (the inbox, or `.work/`), outside `behandlet/` and `afvist/`.
 fn walk(dir: &Path, out: &mut Vec<Candidate>) {
     crate::fs::walk_files(dir, &["behandlet", "afvist"], &mut |rel, entry| {
@@ -276,8 +285,7 @@ fn claim(
     renamed: &HashSet<PathBuf>,
     summary: &mut Intake,
 ) -> Result<Vec<Candidate>> {
-    let mut claimed: Vec<Candidate> = Vec::new();
-    walk(&ws.work(), &mut claimed);
+    let mut claimed = claimed(ws);
     for c in scan(ws) {
         if !renamed.contains(&c.path) && !is_complete(&c.path) {
             summary.waiting += 1;

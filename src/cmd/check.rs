@@ -60,7 +60,8 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
     let ledger = Ledger::open_read_only(&ws.ledger_path())?;
     let now = clock.now();
     let ctx = LedgerContext { config: &config, ledger: ledger.as_ref(), now: &now };
-    let files = inbox::scan(ws);
+    let mut files = inbox::claimed(ws);
+    files.extend(inbox::scan(ws));
     let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut per_meeting: BTreeMap<Date, usize> = BTreeMap::new();
     let mut good = 0;

@@ -211,3 +211,11 @@ fn usage_mistakes_are_explained_in_danish_with_exit_2() {
     let out = t.must(&["--help"], 0);
     assert!(stdout(&out).contains("Kommandoer:"));
 }
+
+#[test]
+fn check_looks_at_files_a_stopped_run_left_claimed() {
+    let t = Test::example();
+    t.write("inbox/.work/halv.md", "ikke et punkt\n");
+    let out = t.must(&["check"], 1);
+    assert!(stdout(&out).contains("inbox/halv.md:"), "{}", stdout(&out));
+}
