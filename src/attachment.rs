@@ -204,7 +204,8 @@ fn open_confined(root: &Path, path: &Path) -> Result<std::fs::File, (String, Str
     use rustix::fs::{Mode, OFlags, openat};
     let outside = || {
         (
-            "peger uden for arbejdsmappen (et symbolsk link?)".to_owned(),
+            "er et symbolsk link eller peger uden for inbox/; kkr følger ikke links"
+                .to_owned(),
             "kopiér selve filen ind i inbox/bilag/".to_owned(),
         )
     };
@@ -253,15 +254,35 @@ fn pdf_pages(bytes: &[u8]) -> Result<(u32, Vec<String>), (String, String)> {
                 .to_owned(),
         )
     };
+    use crate::sandbox::Failure;
     let out = match crate::sandbox::run("pdf-pages", bytes) {
         Ok(out) => out,
+        Err(Failure::TooLarge) => {
+            return Err((
+                format!(
+                    "bilagets sider fylder mere end {} MiB som billeder, som er grænsen",
+                    crate::sandbox::MAX_OUTPUT >> 20
+                ),
+                "del bilaget i flere filer, eller gem det med færre detaljer".into(),
+            ));
+        }
+        Err(Failure::TimedOut) => {
+            return Err((
+                "bilaget tog for lang tid at læse (over 90 sekunder)".into(),
+                "gem det som PDF igen (fx »Udskriv til PDF«), eller del det i flere filer".into(),
+            ));
+        }
         Err(failure) => {
             tracing::warn!("et PDF-bilag kunne ikke læses sikkert: {failure:?}");
             return Err(broken());
         }
     };
     match serde_json::from_slice::<PagesAnswer>(&out) {
-        Ok(PagesAnswer::Pages(n, svgs)) => Ok((n, svgs)),
+        Ok(PagesAnswer::Pages(n, svgs))
+            if svgs.len() == n as usize && svgs.len() <= crate::pdfpage::MAX_PAGES =>
+        {
+            Ok((n, svgs))
+        }
         Ok(PagesAnswer::Empty) => {
             Err(("PDF'en har ingen sider".into(), "læg en PDF med indhold".into()))
         }
@@ -277,6 +298,6 @@ fn pdf_pages(bytes: &[u8]) -> Result<(u32, Vec<String>), (String, String)> {
             format!("PDF'en har {n} sider; grænsen er {}", crate::pdfpage::MAX_PAGES),
             "del bilaget i flere filer".into(),
         )),
-        Err(_) => Err(broken()),
+        Ok(PagesAnswer::Pages(..)) | Err(_) => Err(broken()),
     }
 }

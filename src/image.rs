@@ -2,8 +2,9 @@
 //! PNG or JPEG can declare 100,000 × 100,000 pixels (40 GB decoded) and must be refused
 //! before anything decodes it (issue 13).
 
-/// Most pixels an image attachment may have (25 megapixels: a full-page scan at 600 dpi).
-pub(crate) const MAX_PIXELS: u64 = 25_000_000;
+/// Most pixels an image attachment may have (40 megapixels: an A4 page scanned at 600 dpi is
+/// 35).
+pub(crate) const MAX_PIXELS: u64 = 40_000_000;
 
 /// Longest side in pixels.
 pub(crate) const MAX_SIDE: u32 = 20_000;

@@ -60,10 +60,11 @@ use crate::workspace::Workspace;
 /// Parses the command line, runs the command and turns the result into an exit code.
 pub fn run() -> ExitCode {
     // A worker for untrusted bytes (see `sandbox`): no command line, no logging.
-    let mut args = std::env::args();
-    match args.nth(1).as_deref() {
+    let mut args = std::env::args_os();
+    match args.nth(1).as_ref().and_then(|a| a.to_str()) {
         Some(sandbox::WORKER_ARG) => {
-            return sandbox::serve(&args.next().unwrap_or_default());
+            let job = args.next().and_then(|a| a.into_string().ok()).unwrap_or_default();
+            return sandbox::serve(&job);
         }
         Some(renderproc::RENDER_ARG) => {
             return renderproc::serve(args, |templates, attachments| {

@@ -165,26 +165,18 @@ pub fn out_of_bounds(markdown: &str) -> Option<(usize, String, String)> {
                 }
             }
             Event::End(_) => depth = depth.saturating_sub(1),
-            Event::Text(t) | Event::Code(t) => {
-                if let Some(word) =
-                    t.split_whitespace().find(|w| w.chars().count() > MAX_WORD)
-                {
-                    let mut offset = (at + t.find(word).unwrap_or(0)).min(range.end);
-                    while !markdown.is_char_boundary(offset) {
-                        offset -= 1;
-                    }
-                    return Some((
-                        offset,
-                        format!("et ord er over {MAX_WORD} tegn langt uden mellemrum"),
-                        "del ordet, eller skriv adressen som et link: [tekst](https://…)"
-                            .into(),
-                    ));
-                }
-            }
             _ => {}
         }
     }
-    None
+    // Words are measured in the source: escapes and entities (`\\*`, `&amp;`) split a word
+    // into several text events, but not on the page.
+    let word = markdown.split_whitespace().find(|w| w.chars().count() > MAX_WORD)?;
+    let offset = word.as_ptr() as usize - markdown.as_ptr() as usize;
+    Some((
+        offset,
+        format!("et ord er over {MAX_WORD} tegn langt uden mellemrum"),
+        "del ordet, eller skriv adressen som et link: [tekst](https://…)".into(),
+    ))
 }
 
 /// One conversion under way: the frames being built and the extra data of open containers.
@@ -539,6 +531,10 @@ mod tests {
         assert!(out_of_bounds(&lists).is_some());
         let wide = format!("|{}\n|{}\n", "a|".repeat(100), "-|".repeat(100));
         assert!(out_of_bounds(&wide).unwrap().1.contains("tabellen"));
+        assert!(
+            out_of_bounds(&"a&amp;".repeat(60_000)).is_some(),
+            "entities do not split words"
+        );
         let word = format!("Se {}\n", "æ".repeat(600));
         let (at, message, _) = out_of_bounds(&word).unwrap();
         assert!(message.contains("500 tegn") && word.is_char_boundary(at));

@@ -23,8 +23,8 @@ pub(crate) const DIED: &str = "Typst stoppede under opsætningen (dokumentet er 
 pub(crate) const RENDER_ARG: &str = "__render";
 
 /// Address space of a render worker: Typst with the embedded fonts and a large agenda fits
-/// in a few hundred MiB; the rest of the 1 GiB unit stays for kkr and the other councils.
-const ADDRESS_SPACE: u64 = 1024 << 20;
+/// in a few hundred MiB (about 140 MiB resident for the example).
+const ADDRESS_SPACE: u64 = 768 << 20;
 
 /// Largest frame either way: a PDF of many bilag pages.
 const MAX_FRAME: u64 = 512 << 20;
@@ -89,9 +89,7 @@ pub(crate) fn spawn(
     templates: &Option<PathBuf>,
     attachments: &[PathBuf],
 ) -> Option<Process> {
-    let exe = std::env::current_exe()
-        .ok()
-        .filter(|p| p.file_stem().is_some_and(|s| s == "kkr"))?;
+    let exe = crate::sandbox::worker_exe()?;
     let mut cmd = Command::new(exe);
     cmd.arg(RENDER_ARG);
     cmd.arg(templates.clone().unwrap_or_default());
@@ -165,9 +163,10 @@ pub(crate) type Start =
 /// `kkr __render TEMPLATES ATTACHMENTS…`: the render worker's side. It sets its limits,
 /// then answers one frame per request until its input closes.
 pub(crate) fn serve(
-    mut args: impl Iterator<Item = String>,
+    mut args: impl Iterator<Item = std::ffi::OsString>,
     start: Start,
 ) -> std::process::ExitCode {
+    crate::sandbox::ignore_stop_signals();
     #[cfg(unix)]
     {
         let _ = rlimit::setrlimit(rlimit::Resource::AS, ADDRESS_SPACE, ADDRESS_SPACE);

@@ -23,8 +23,10 @@ const DEADLINE: Duration = Duration::from_secs(90);
 /// The most a job reads: the largest attachment.
 pub(crate) const MAX_INPUT: u64 = 20 << 20;
 
-/// The most a job may answer: a bounded multiple of the largest attachment.
-pub(crate) const MAX_OUTPUT: usize = 160 << 20;
+/// The most a job may answer. A PDF's pages become SVG images of about 1 MB per page of
+/// dense text; a render worker (768 MiB) can place about this much, so a bilag whose pages
+/// are larger is refused at intake, saying so, rather than failing every render later.
+pub(crate) const MAX_OUTPUT: usize = 96 << 20;
 
 /// Why a job gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,10 +48,7 @@ const JOBS: [(&str, Job); 1] = [("pdf-pages", crate::pdfpage::pages_job)];
 /// Runs `job` on `input` in a worker process, or in this process when the running binary is
 /// not kkr itself (unit tests, the benchmark linking the library).
 pub(crate) fn run(job: &str, input: &[u8]) -> Result<Vec<u8>, Failure> {
-    let exe = std::env::current_exe()
-        .ok()
-        .filter(|p| p.file_stem().is_some_and(|s| s == "kkr"));
-    let Some(exe) = exe else {
+    let Some(exe) = worker_exe() else {
         let f = JOBS.iter().find(|(n, _)| *n == job).map(|(_, f)| *f);
         return f
             .map(|f| f(input))
@@ -100,9 +99,30 @@ pub(crate) fn run(job: &str, input: &[u8]) -> Result<Vec<u8>, Failure> {
     Ok(out)
 }
 
+/// A worker ignores SIGINT/SIGTERM (a Ctrl-C or `systemctl stop` reaches the whole process
+/// group): its parent finishes the job in hand and ends it, so a stop never turns a valid
+/// file into a "damaged" one.
+pub(crate) fn ignore_stop_signals() {
+    let _ = ctrlc::set_handler(|| {});
+}
+
+/// The binary to start workers from: this very executable (`/proc/self/exe` even after an
+/// upgrade replaced the file), or `None` when the running binary is not kkr (unit tests and
+/// the benchmark, which link the library, run jobs in-process).
+pub(crate) fn worker_exe() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let name = exe.file_name()?.to_string_lossy().into_owned();
+    if name != "kkr" && name != "kkr (deleted)" {
+        return None;
+    }
+    let proc_self = std::path::PathBuf::from("/proc/self/exe");
+    Some(if proc_self.exists() { proc_self } else { exe })
+}
+
 /// `kkr __worker JOB`: sets the limits, reads the input from standard input, runs the job
 /// and writes its answer to standard output. Any failure ends this process only.
 pub(crate) fn serve(job: &str) -> std::process::ExitCode {
+    ignore_stop_signals();
     #[cfg(unix)]
     {
         let _ = rlimit::setrlimit(rlimit::Resource::AS, ADDRESS_SPACE, ADDRESS_SPACE);

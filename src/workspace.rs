@@ -223,8 +223,14 @@ impl Workspace {
         let made = std::fs::read_dir(self.root.join("outbox")).is_ok_and(|d| {
             d.flatten().any(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
+                // A made document, not a preview (`kkr render` writes `visning-…`).
                 name.parse::<jiff::civil::Date>().is_ok()
-                    && std::fs::read_dir(e.path()).is_ok_and(|mut f| f.next().is_some())
+                    && std::fs::read_dir(e.path()).is_ok_and(|f| {
+                        f.flatten().any(|f| {
+                            let n = f.file_name().to_string_lossy().into_owned();
+                            !n.starts_with("visning-") && !n.starts_with('.')
+                        })
+                    })
             })
         });
         taken || made

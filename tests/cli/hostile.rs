@@ -56,7 +56,7 @@ fn hostile_workspace() -> Test {
 fn expected_reports() -> Vec<(String, String)> {
     let mut v: Vec<_> = cases().into_iter().filter(|(_, e)| e != "ok").collect();
     v.push(("stor.md".into(), "filen er større end 1 MiB".into()));
-    v.push(("symlink.md".into(), "peger uden for arbejdsmappen".into()));
+    v.push(("symlink.md".into(), "kkr følger ikke links".into()));
     v
 }
 
@@ -401,8 +401,8 @@ fn hard_links_fifos_devices_and_linked_folders_are_refused_as_bilag() {
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let cases = [
         ("bilag/haard.pdf", "hårdt link"),
-        ("bilag/nul.pdf", "uden for arbejdsmappen"),
-        ("bilag/mappe/hemmelig.pdf", "uden for arbejdsmappen"),
+        ("bilag/nul.pdf", "kkr følger ikke links"),
+        ("bilag/mappe/hemmelig.pdf", "kkr følger ikke links"),
         ("bilag/fifo.pdf", "er ikke en fil"),
     ];
     for (i, (file, _)) in cases.iter().enumerate() {
@@ -453,4 +453,12 @@ fn deep_quotes_endless_words_and_wide_tables_are_rejected_at_intake() {
         assert!(report.contains(&format!("inbox/dyb-{i}.md:")), "located: {report}");
     }
     assert_eq!(t.mails("outbox/mail").len(), 62, "the agenda went out to everyone");
+}
+
+#[test]
+fn a_preview_before_the_first_run_is_no_history() {
+    let t = Test::example();
+    t.must(&["render", "2027-01-28", "--now", "2027-01-10T09:00"], 0);
+    t.must(&["check"], 0);
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
 }
