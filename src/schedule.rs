@@ -65,6 +65,19 @@ pub enum Job {
     },
 }
 
+impl Job {
+    /// The meeting the job is for.
+    pub fn meeting(&self) -> Date {
+        match self {
+            Self::HoldAgenda { meeting }
+            | Self::SendAgenda { meeting, .. }
+            | Self::SendSupplement { meeting }
+            | Self::SendCorrection { meeting }
+            | Self::SendMinutes { meeting } => *meeting,
+        }
+    }
+}
+
 /// Where a meeting's agenda stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgendaStatus {

@@ -51,6 +51,8 @@ pub struct Council {
     inputs: [Stamp; 2],
     /// Files kkr does not read, already named in the log (path and size).
     unread_logged: HashSet<(String, u64)>,
+    /// Documents that could not be made in this pass, for the secretariat's notice.
+    unmade: Vec<crate::notice::Event>,
     /// The workspace lock, held while this council runs.
     _lock: std::fs::File,
 }
@@ -159,6 +161,7 @@ impl Council {
             publisher: Publisher::default(),
             inputs,
             unread_logged: HashSet::new(),
+            unmade: Vec::new(),
             _lock: lock,
         })
     }
@@ -268,10 +271,21 @@ impl Council {
         };
         let (roster, mut transport) = roster;
         for job in self.jobs(force) {
+            let meeting = job.meeting();
             if let Err(e) = self.record(&roster, job) {
                 outcome.count(&e);
+                // What is due but cannot be made holds that send; the secretariat hears why.
+                let heading = format!(
+                    "Et dokument til mødet {meeting} kan ikke laves og sendes ikke"
+                );
+                blocked.push(crate::notice::blocked(
+                    &self.clock,
+                    &heading,
+                    &e.to_string(),
+                ));
             }
         }
+        blocked.append(&mut self.unmade);
         let sent = self.resume(&roster, transport.as_mut())?;
         outcome.transient |= sent.retry > 0 || self.ledger.next_retry()?.is_some();
         if let Err(e) = self.publish(None, false) {
@@ -419,6 +433,10 @@ impl Council {
                 Err(e) => {
                     tracing::error!("{e}");
                     outcome.failed = true;
+                    let heading = format!("Udkastet til mødet {meeting} kan ikke laves");
+                    let event =
+                        crate::notice::blocked(&self.clock, &heading, &e.to_string());
+                    self.unmade.push(event);
                 }
             }
         }

@@ -106,11 +106,10 @@ fn a_full_disk_leaves_no_half_file_and_the_next_run_finishes_everything_once() {
             info.lines().find(|l| l.starts_with("Pages:")).unwrap().to_owned()
         };
         assert_eq!(pages(&t), pages(&roomy), "limit {kib} KiB: the whole agenda");
-        assert_eq!(
-            all_files(&t),
-            expected,
-            "limit {kib} KiB: the same files as with room"
-        );
+        // The same files as with room, but the secretariat's notices of the failure.
+        let made: Vec<String> =
+            all_files(&t).into_iter().filter(|f| !f.contains("/besked-")).collect();
+        assert_eq!(made, expected, "limit {kib} KiB: the same files as with room");
     }
     assert!(ledger > 8 * 1024, "the ledger outgrows the smallest limit ({ledger})");
 }

@@ -134,4 +134,15 @@ fn a_template_error_names_the_template_line() {
     let err = crate::harness::stderr(&out);
     assert!(err.contains("templates/agenda.typ:"), "{err}");
     assert!(err.contains(": fejl: "), "{err}");
+
+    // In a run the agenda cannot be made: nothing is sent, and the secretariat hears why.
+    let out = t.kkr(&["run", "--once", "--now", "2027-01-21T09:00"]);
+    assert_eq!(out.status.code(), Some(4), "{}", crate::harness::stderr(&out));
+    assert!(t.mails("outbox/mail").is_empty());
+    let told = t.notice_texts("outbox/mail").join("\n");
+    assert!(
+        told.contains("kan ikke laves og sendes ikke")
+            && told.contains("templates/agenda.typ:"),
+        "{told}"
+    );
 }
