@@ -266,33 +266,6 @@ fn a_zeroed_deleted_or_foreign_ledger_stops_kkr_instead_of_sending_everything_ag
     }
 }
 
-/// A minimal PDF with the given objects (1: catalog, …), written by hand.
-fn pdf_of(objects: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
 /// A one-page PDF whose content stream is a deflate bomb: 600 KB that inflate to 300 MB of
 /// drawing operators (made with Python's zlib at test time; the repository stays small).
 fn deflate_bomb() -> Vec<u8> {
@@ -309,7 +282,7 @@ fn deflate_bomb() -> Vec<u8> {
             .into_bytes();
     content.extend_from_slice(&stream);
     content.extend_from_slice(b"\nendstream");
-    pdf_of(&[
+    crate::harness::pdf(&[
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"
@@ -328,7 +301,7 @@ fn many_pages(n: usize) -> Vec<u8> {
     for _ in 0..n {
         objects.push(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_vec());
     }
-    pdf_of(&objects)
+    crate::harness::pdf(&objects)
 }
 
 /// A 33-byte PNG header declaring `w` × `h` pixels.
