@@ -435,3 +435,42 @@ fn a_preview_before_the_first_run_is_no_history() {
     t.must(&["check"], 0);
     t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
 }
+
+#[test]
+fn a_hostile_bilag_in_one_council_never_stops_the_daemon_serving_another() {
+    use std::time::Duration;
+    let a = Test::example_without_items();
+    let b = Test::example_without_items();
+    let d = crate::harness::daemon(&[&a, &b], "2027-01-10T09:00");
+    std::thread::sleep(Duration::from_millis(500));
+    // In the same moment: council A gets a deflate bomb as bilag, council B a normal item.
+    let bomb = a.path("inbox/bilag/bombe.pdf");
+    fs::write(&bomb, deflate_bomb()).unwrap();
+    let mut front = OK.to_vec();
+    front.push("attachments = [\"bilag/bombe.pdf\"]");
+    let tmp = a.path("tmp.md");
+    fs::write(&tmp, item(&front, "Tekst.\n")).unwrap();
+    fs::rename(&tmp, a.path("inbox/a.md")).unwrap();
+    let tmp = b.path("tmp.md");
+    fs::write(&tmp, item(&OK, "Tekst.\n")).unwrap();
+    fs::rename(&tmp, b.path("inbox/b.md")).unwrap();
+    crate::harness::wait_until("B's draft", Duration::from_secs(60), || {
+        b.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
+    });
+    crate::harness::wait_until("A's rejection", Duration::from_secs(60), || {
+        a.path("inbox/afvist/a.md.fejl.txt").exists()
+    });
+    let report = fs::read_to_string(a.path("inbox/afvist/a.md.fejl.txt")).unwrap();
+    assert!(report.contains("beskadiget eller for stort"), "{report}");
+    // The daemon lives on and still serves both.
+    let mut d = d;
+    assert!(d.0.try_wait().unwrap().is_none(), "the daemon is still running");
+    let tmp = a.path("tmp.md");
+    let mut later = OK.to_vec();
+    later[0] = "id = \"2027-01-28-senere\"";
+    fs::write(&tmp, item(&later, "Tekst.\n")).unwrap();
+    fs::rename(&tmp, a.path("inbox/senere.md")).unwrap();
+    crate::harness::wait_until("A's next item", Duration::from_secs(60), || {
+        a.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
+    });
+}
