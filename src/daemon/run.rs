@@ -17,12 +17,14 @@ use crate::workspace::Workspace;
 
 /// The start-up line: version, councils, and the next thing due across all of them.
 pub fn health(workspaces: &[Workspace], clock: &Clock) -> String {
-    let now = clock.now();
     let mut next: Option<(jiff::Zoned, String)> = None;
     for ws in workspaces {
         let Ok(config) = ws.load_config() else { continue };
         let ledger =
             crate::ledger::Ledger::open_read_only(&ws.ledger_path()).ok().flatten();
+        // Each council's own clock: never before the latest moment it acted at.
+        let acted = ledger.as_ref().and_then(|l| l.acted_at().ok().flatten());
+        let now = acted.map_or_else(|| clock.now(), |a| clock.with_floor(a).now());
         let state = |m: Date| {
             ledger
                 .as_ref()
