@@ -50,6 +50,19 @@ impl Clock {
         Self { shifted: self.shifted, floor: Some(floor) }
     }
 
+    /// Logs it when the machine's clock is more than a minute behind the latest moment kkr
+    /// acted at (the floor).
+    pub fn warn_if_behind(&self) {
+        if let Some(d) = self.behind()
+            && d > jiff::SignedDuration::from_secs(60)
+        {
+            tracing::warn!(
+                "maskinens ur er {} minutter bagud for det seneste tidspunkt, kkr har handlet; kkr regner med det seneste tidspunkt, til uret har indhentet det",
+                d.as_secs() / 60
+            );
+        }
+    }
+
     /// How far the clock itself is behind the floor, when it went back.
     pub fn behind(&self) -> Option<jiff::SignedDuration> {
         let floor = self.floor?;

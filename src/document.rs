@@ -258,6 +258,32 @@ pub fn plan(ledger: &Ledger, meeting: Date) -> Result<Plan> {
     Ok(Facts::load(ledger, meeting)?.plan())
 }
 
+/// Renders a meeting's draft with `items` added (as if taken in `at`): `Some(why)` when it
+/// cannot be made because of them, `None` when it can, or when it cannot be made without
+/// them either (a template error is not an item's fault). Acceptance means it renders.
+pub fn trial_draft(
+    config: &Config,
+    renderer: &mut crate::render::Renderer,
+    ledger: &Ledger,
+    meeting: Date,
+    items: &[Item],
+    at: Timestamp,
+) -> Option<String> {
+    let m = config.meeting(meeting)?;
+    let draft = |facts: Facts| {
+        data(&config.council, m, &facts, DocKind::Draft, Edition::Member).map(|(d, _)| d)
+    };
+    let facts = Facts::load(ledger, meeting).ok()?;
+    let with = draft(facts.clone().with_items(items.to_vec(), at)).ok()?;
+    let why = renderer.render(&with).err()?;
+    renderer.render(&draft(facts).ok()?).ok()?;
+    let why = match why {
+        Error::Render { diagnostics, .. } => diagnostics,
+        e => e.to_string(),
+    };
+    Some(why.lines().take(2).collect::<Vec<_>>().join(" "))
+}
+
 /// Hash of what an agenda shows of an item: everything but its decision (adding a decision
 /// is not a change of the agenda).
 pub fn agenda_hash(item: &Item) -> String {

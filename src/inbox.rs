@@ -232,7 +232,7 @@ pub(crate) fn intake(
     names: Option<&[String]>,
     ledger: &mut Ledger,
     now: &jiff::Zoned,
-    renamed: &HashSet<PathBuf>,
+    (renamed, trial): (&HashSet<PathBuf>, Trial),
 ) -> Result<Intake> {
     let mut summary = Intake::default();
     let mut files: Vec<(Candidate, Option<Vec<u8>>)> = Vec::new();
@@ -258,23 +258,86 @@ pub(crate) fn intake(
     }
 
     let mut counts: BTreeMap<Date, usize> = BTreeMap::new();
-    for (c, bytes) in files {
+    let mut verdict_of = |ledger: &Ledger, c: &Candidate, bytes: Option<&[u8]>| {
         let ctx = LedgerContext { config, ledger: Some(ledger), now };
         let twins = bytes
-            .as_deref()
             .and_then(crate::processed::peek_id)
             .and_then(|id| by_id.get(&id))
             .filter(|v| v.len() > 1 && c.rel.ends_with(".md"));
         let verdict = match twins {
             Some(twins) => Verdict::Rejected(vec![duplicate_id(&c.rel, twins)]),
-            None => judge(ws, &c.rel, bytes.as_deref(), &ctx, names),
+            None => judge(ws, &c.rel, bytes, &ctx, names),
         };
         let verdict = within_limit(ledger, &mut counts, verdict)?;
         let verdict = releasable(config, ledger, now, verdict)?;
-        let verdict = not_earlier(ws, ledger, verdict)?;
+        not_earlier(ws, ledger, verdict)
+    };
+    // Items and attendance first, each item tried in a draft before it is accepted; the
+    // approvals after them, which may release what they brought.
+    let first_approval = files.iter().position(|(c, b)| {
+        c.rel.ends_with(".toml") && b.as_deref().is_some_and(crate::approval::is_approval)
+    });
+    let approvals = files.split_off(first_approval.unwrap_or(files.len()));
+    let mut judged = Vec::new();
+    for (c, bytes) in files {
+        let verdict = verdict_of(ledger, &c, bytes.as_deref())?;
+        judged.push((c, verdict));
+    }
+    try_drafts(ws, ledger, &mut judged, trial)?;
+    for (c, verdict) in judged {
+        apply(ws, ledger, now, c, verdict, &mut summary)?;
+    }
+    for (c, bytes) in approvals {
+        let verdict = verdict_of(ledger, &c, bytes.as_deref())?;
         apply(ws, ledger, now, c, verdict, &mut summary)?;
     }
     Ok(summary)
+}
+
+/// Renders a meeting's draft with `items` added; `Some(why)` when it cannot be made because
+/// of them (a draft that fails without them too is not their fault).
+pub(crate) type Trial<'a> = &'a mut dyn FnMut(&Ledger, Date, &[Item]) -> Option<String>;
+
+/// Acceptance means it renders (issue 13): each meeting's new items are tried together in
+/// its draft (the render the draft then reuses); when that fails, each alone, and an item
+/// whose draft cannot be made is rejected with the reason.
+fn try_drafts(
+    ws: &Workspace,
+    ledger: &Ledger,
+    judged: &mut [(Candidate, Verdict)],
+    trial: Trial,
+) -> Result<()> {
+    let mut meetings: BTreeMap<Date, Vec<usize>> = BTreeMap::new();
+    for (i, (_, v)) in judged.iter().enumerate() {
+        if let Verdict::Item(checked) = v {
+            for a in &checked.attachments {
+                a.store(&ws.attachments())?;
+            }
+            meetings.entry(checked.item.meeting).or_default().push(i);
+        }
+    }
+    let item = |v: &Verdict| match v {
+        Verdict::Item(c) => Some(c.item.clone()),
+        _ => None,
+    };
+    for (meeting, idx) in meetings {
+        let all: Vec<Item> = idx.iter().filter_map(|&i| item(&judged[i].1)).collect();
+        if trial(ledger, meeting, &all).is_none() {
+            continue;
+        }
+        for i in idx {
+            let Some(one) = item(&judged[i].1) else { continue };
+            if let Some(why) = trial(ledger, meeting, std::slice::from_ref(&one)) {
+                judged[i].1 = Verdict::Rejected(vec![
+                    Problem::file(format!(
+                        "punktet kan ikke sættes op i dagsordenen: {why}"
+                    ))
+                    .hint("er der et bilag, så gem det igen som PDF (fx »Udskriv til PDF«) eller PNG; ellers ret teksten. Dagsordenens tidligere udkast gælder stadig"),
+                ]);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Claims every complete file by renaming it into `inbox/.work/`; files claimed by an

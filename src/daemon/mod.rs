@@ -146,7 +146,7 @@ impl Council {
             Some(latest) => clock.with_floor(latest),
             None => clock,
         };
-        warn_if_behind(&clock);
+        clock.warn_if_behind();
         let renderer = Renderer::new(ws.templates(), ws.attachment_dirs());
         let mailer = Mailer::new(ws.templates().as_deref())?;
         Ok(Self {
@@ -313,7 +313,7 @@ impl Council {
         let now = self.clock.now().timestamp();
         self.ledger.record_acted(now)?;
         self.clock = self.clock.with_floor(now);
-        warn_if_behind(&self.clock);
+        self.clock.warn_if_behind();
         Ok(())
     }
 
@@ -381,13 +381,18 @@ impl Council {
         let now = self.clock.now();
         let names: Option<Vec<String>> =
             self.roster.as_ref().ok().map(|r| r.iter().map(|m| m.name.clone()).collect());
+        let (config, renderer) = (&self.config, &mut self.renderer);
+        let at = now.timestamp();
+        let mut trial = |ledger: &Ledger, meeting: Date, items: &[crate::item::Item]| {
+            crate::document::trial_draft(config, renderer, ledger, meeting, items, at)
+        };
         let intake = inbox::intake(
             &self.ws,
             &self.config,
             names.as_deref(),
             &mut self.ledger,
             &now,
-            renamed,
+            (renamed, &mut trial),
         )?;
         for (rel, meeting) in &intake.accepted {
             tracing::info!("modtaget: inbox/{rel} (mødet {meeting})");
@@ -583,16 +588,4 @@ type Stamp = Option<(std::time::SystemTime, u64)>;
 fn stamp(path: &std::path::Path) -> Stamp {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
-}
-
-/// Logs it when the machine's clock is behind the latest moment kkr acted at.
-fn warn_if_behind(clock: &Clock) {
-    if let Some(d) = clock.behind()
-        && d > jiff::SignedDuration::from_secs(60)
-    {
-        tracing::warn!(
-            "maskinens ur er {} minutter bagud for det seneste tidspunkt, kkr har handlet; kkr regner med det seneste tidspunkt, til uret har indhentet det",
-            d.as_secs() / 60
-        );
-    }
 }

@@ -474,3 +474,33 @@ fn a_hostile_bilag_in_one_council_never_stops_the_daemon_serving_another() {
         a.path("outbox/2027-01-28/dagsorden-udkast.pdf").exists()
     });
 }
+
+#[test]
+fn an_item_whose_draft_cannot_be_made_is_rejected_and_the_draft_stays() {
+    let t = Test::example();
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    let draft = fs::read(t.path("outbox/2027-01-28/dagsorden-udkast.pdf")).unwrap();
+    // A PNG whose header is fine and whose pixels are garbage: only decoding finds out.
+    let mut png = png_bomb(100, 100);
+    png.extend_from_slice(b"\0\0\0\x10IDATnot-really-deflate-data");
+    fs::write(t.path("inbox/bilag/skadet.png"), &png).unwrap();
+    crate::harness::age(&t.path("inbox/bilag/skadet.png"));
+    let mut front = OK.to_vec();
+    front.push("attachments = [\"bilag/skadet.png\"]");
+    t.write("inbox/skadet.md", item(&front, "Tekst.\n"));
+    let mut other = OK.to_vec();
+    other[0] = "id = \"2027-01-28-andet\"";
+    t.write("inbox/andet.md", item(&other, "Tekst.\n"));
+    let out = t.must(&["run", "--once", "--now", "2027-01-10T10:00"], 1);
+    let report = fs::read_to_string(t.path("inbox/afvist/skadet.md.fejl.txt"))
+        .unwrap_or_else(|_| panic!("rejected: {}", stderr(&out)));
+    assert!(report.contains("kan ikke sættes op i dagsordenen"), "{report}");
+    assert!(t.path("inbox/behandlet/2027-01-28/andet.md").is_file(), "the other went in");
+    let now = fs::read(t.path("outbox/2027-01-28/dagsorden-udkast.pdf")).unwrap();
+    assert_ne!(now, draft, "the draft has the other item");
+    assert!(
+        !stderr(&out).contains("ERROR"),
+        "no render fails after intake: {}",
+        stderr(&out)
+    );
+}
