@@ -80,6 +80,15 @@ pub(crate) fn free_name(dir: &Path, name: &str) -> PathBuf {
         .expect("an unused name exists")
 }
 
+/// Whether a file name is a temporary one, never read as input (SPEC §2: `.*`, `~*`,
+/// `*.tmp`, `*.part`).
+pub(crate) fn is_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('~')
+        || name.ends_with(".tmp")
+        || name.ends_with(".part")
+}
+
 /// Calls `f` with every file under `dir` and its path relative to `dir` (`/` separators),
 /// skipping hidden folders and, directly in `dir`, the folders named in `skip`.
 pub(crate) fn walk_files(

@@ -30,11 +30,7 @@ pub(crate) struct Candidate {
 
 /// Whether a file name is an input: `*.md` or `*.toml`, not a temporary name.
 pub(crate) fn is_input_name(name: &str) -> bool {
-    let temporary = name.starts_with('.')
-        || name.starts_with('~')
-        || name.ends_with(".tmp")
-        || name.ends_with(".part");
-    !temporary && (name.ends_with(".md") || name.ends_with(".toml"))
+    !crate::fs::is_temporary(name) && (name.ends_with(".md") || name.ends_with(".toml"))
 }
 
 /// Lists the inbox's input files in path order, skipping `behandlet/`, `afvist/` and `.work/`.

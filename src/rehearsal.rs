@@ -1,8 +1,6 @@
 //! What a rehearsal (`--dry-run`, SPEC §6) leaves behind: `outbox/prøve/LÆS-MIG.txt`, saying
 //! when it ran and what the real run would have done, and how `status` reads it back.
 
-use std::path::Path;
-
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::workspace::Workspace;
@@ -13,32 +11,17 @@ const SUMMARY: &str = "LÆS-MIG.txt";
 /// The first line of the summary, before the moment.
 const HEADING: &str = "Prøvekørsel ";
 
-/// Files under `dir`, recursively (hidden ones and the summary left out), relative to it.
-fn files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.')
-            || (prefix.is_empty() && (name == SUMMARY || name == "state"))
-        {
-            continue;
-        }
-        let rel = format!("{prefix}{name}");
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => files(&entry.path(), &format!("{rel}/"), out),
-            Ok(t) if t.is_file() => out.push(rel),
-            _ => {}
-        }
-    }
-}
-
 /// Writes `outbox/prøve/LÆS-MIG.txt` for the rehearsal of `command` that has just run and
 /// returns the log line that says what it made. Only for a rehearsal's workspace view.
 pub(crate) fn summarize(ws: &Workspace, clock: &Clock, command: &str) -> Result<String> {
     debug_assert!(ws.is_rehearsal());
     let dir = ws.rehearsal_dir();
     let mut made = Vec::new();
-    files(&dir, "", &mut made);
+    crate::fs::walk_files(&dir, &["state"], &mut |rel, _| {
+        if rel != SUMMARY && !rel.rsplit('/').next().is_some_and(|n| n.starts_with('.')) {
+            made.push(rel);
+        }
+    });
     made.sort();
     let mails = made.iter().filter(|f| f.starts_with("mail/")).count();
     let pdfs = made.iter().filter(|f| f.ends_with(".pdf")).count();

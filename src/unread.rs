@@ -18,11 +18,7 @@ pub(crate) struct Unread {
 /// What to do with a file named `name`, if it looks meant as input but is not `*.md` or
 /// `*.toml`; `None` for anything else (attachments, images, the reports in `afvist/`).
 pub(crate) fn fix(name: &str) -> Option<String> {
-    let temporary = name.starts_with('.')
-        || name.starts_with('~')
-        || name.ends_with(".tmp")
-        || name.ends_with(".part");
-    if temporary || name.ends_with(".md") || name.ends_with(".toml") {
+    if crate::fs::is_temporary(name) || name.ends_with(".md") || name.ends_with(".toml") {
         return None;
     }
     let rename = |ext: &str, stem: &str| {
