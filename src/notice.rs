@@ -64,6 +64,9 @@ pub(crate) fn secretariat(ctx: Ctx, roster: &[Member]) -> Vec<Mailbox> {
     to
 }
 
+/// A meeting of `council.toml` with what the ledger knows of it.
+type MeetingFacts<'a> = (&'a crate::config::MeetingConfig, document::Facts);
+
 /// What `templates/mail/notice.txt.hbs` shows.
 #[derive(Serialize)]
 struct View<'a> {
@@ -86,10 +89,17 @@ pub(crate) fn tell(
     extra: Vec<Event>,
 ) -> Result<usize> {
     let mut events = Vec::new();
-    before_agenda(ctx, ledger, recipients, &mut events)?;
+    // Each meeting's facts read once for every kind of event.
+    let facts = ctx
+        .config
+        .meetings
+        .iter()
+        .map(|m| Ok((m, document::Facts::load(ledger, m.date)?)))
+        .collect::<Result<Vec<_>>>()?;
+    before_agenda(ctx, &facts, recipients, &mut events);
     rejections(ledger, &mut events)?;
-    schedule_events(ctx, ledger, &mut events)?;
-    failures(ctx, ledger, mailer, &mut events)?;
+    schedule_events(ctx, &facts, &mut events);
+    failures(ctx, &facts, ledger, mailer, &mut events)?;
     events.extend(extra);
     let mut fresh = Vec::new();
     for e in events {
@@ -195,24 +205,24 @@ impl NoticeLetter<'_> {
 /// moment until it; loudly when there are no items yet. The draft goes along.
 fn before_agenda(
     ctx: Ctx,
-    ledger: &Ledger,
+    facts: &[MeetingFacts],
     recipients: usize,
     events: &mut Vec<Event>,
-) -> Result<()> {
+) {
     let hours = ctx.config.schedule.notice_hours_before;
     let now = ctx.clock.now();
     // Without a valid roster there is nothing true to say about who gets it; the notice
     // goes on a later pass, once members.csv is fixed.
     if hours == 0 || recipients == 0 {
-        return Ok(());
+        return;
     }
-    for m in &ctx.config.meetings {
+    for (m, facts) in facts {
         let due = ctx.config.schedule.agenda_due(m);
         let from = due.checked_sub(jiff::SignedDuration::from_hours(hours));
         if from.is_ok_and(|from| now < from) || now >= due || now >= m.starts_at() {
             continue;
         }
-        let plan = document::plan(ledger, m.date)?;
+        let plan = facts.plan();
         if plan.sent || plan.held || plan.released {
             continue;
         }
@@ -258,7 +268,6 @@ fn before_agenda(
         }
         events.push(event);
     }
-    Ok(())
 }
 
 /// Files rejected: each with its report.
@@ -274,10 +283,10 @@ fn rejections(ledger: &Ledger, events: &mut Vec<Event>) -> Result<()> {
 }
 
 /// Held agendas, agendas sent late because kkr was not running, and agendas missed.
-fn schedule_events(ctx: Ctx, ledger: &Ledger, events: &mut Vec<Event>) -> Result<()> {
+fn schedule_events(ctx: Ctx, facts: &[MeetingFacts], events: &mut Vec<Event>) {
     let now = ctx.clock.now();
-    for m in &ctx.config.meetings {
-        let plan = document::plan(ledger, m.date)?;
+    for (m, facts) in facts {
+        let plan = facts.plan();
         let meeting = clock::danish_date(m.date);
         let due = clock::danish_moment(ctx.config.schedule.agenda_due(m).datetime());
         let starts = clock::danish_moment(m.starts_at().datetime());
@@ -291,7 +300,7 @@ fn schedule_events(ctx: Ctx, ledger: &Ledger, events: &mut Vec<Event>) -> Result
                 ],
             ));
         }
-        for doc in ledger.meeting_documents(m.date)?.iter().filter(|d| d.late) {
+        for doc in facts.documents().iter().filter(|d| d.late) {
             let made = clock::danish_moment(
                 doc.created_at.to_zoned(clock::tz().clone()).datetime(),
             );
@@ -327,7 +336,6 @@ fn schedule_events(ctx: Ctx, ledger: &Ledger, events: &mut Vec<Event>) -> Result
             ));
         }
     }
-    Ok(())
 }
 
 /// One recipient a document could not reach, as the failure report lists it.
@@ -352,19 +360,20 @@ struct Failures<'a> {
 /// and while it may still be sent.
 fn failures(
     ctx: Ctx,
+    facts: &[MeetingFacts],
     ledger: &Ledger,
     mailer: &Mailer,
     events: &mut Vec<Event>,
 ) -> Result<()> {
     let now = ctx.clock.now();
-    for m in &ctx.config.meetings {
-        for doc in ledger.meeting_documents(m.date)? {
+    for (m, facts) in facts {
+        for doc in facts.documents() {
             if doc.summary_at.is_some()
                 || doc.kind.sendable_until(m).is_some_and(|until| now >= until)
             {
                 continue;
             }
-            if let Some(e) = failure(ctx, ledger, mailer, &doc)? {
+            if let Some(e) = failure(ctx, ledger, mailer, doc)? {
                 events.push(e);
             }
         }

@@ -172,7 +172,11 @@ impl Council {
         let mut state = crate::document::plan(&self.ledger, meeting)
             .map(|p| p.state())
             .unwrap_or_default();
-        state.attendance_rejected = !self.unresolved_attendance(meeting).is_empty();
+        // Only asked when it can matter: minutes that are otherwise ready (state() is
+        // called for every meeting on every pass).
+        if state.items > 0 && state.decided && !state.minutes_sent {
+            state.attendance_rejected = !self.unresolved_attendance(meeting).is_empty();
+        }
         state
     }
 
