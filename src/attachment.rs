@@ -273,7 +273,8 @@ fn pdf_pages(bytes: &[u8]) -> Result<(u32, Vec<String>), (String, String)> {
             ));
         }
         Err(failure) => {
-            tracing::warn!("et PDF-bilag kunne ikke læses sikkert: {failure:?}");
+            let size = bytes.len() >> 10;
+            tracing::warn!("et PDF-bilag på {size} KiB blev afvist: {failure}");
             return Err(broken());
         }
     };

@@ -281,7 +281,11 @@ pub fn trial_draft(
         Error::Render { diagnostics, .. } => diagnostics,
         e => e.to_string(),
     };
-    Some(why.lines().take(2).collect::<Vec<_>>().join(" "))
+    // Typst's first diagnostic, without its "fejl: " and the hints that follow.
+    let first = why.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    let first = first.strip_prefix("fejl:").unwrap_or(first).trim();
+    let first = first.strip_prefix("PDF/A-2b error:").unwrap_or(first).trim();
+    Some(first.to_owned())
 }
 
 /// Hash of what an agenda shows of an item: everything but its decision (adding a decision

@@ -39,6 +39,16 @@ pub(crate) enum Failure {
     TooLarge,
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Died(why) => write!(f, "arbejdsprocessen stoppede ({why})"),
+            Self::TimedOut => write!(f, "arbejdsprocessen nåede ikke at blive færdig"),
+            Self::TooLarge => write!(f, "svaret var for stort"),
+        }
+    }
+}
+
 /// A job a worker can run: a name and a function from input bytes to output bytes.
 type Job = fn(&[u8]) -> Vec<u8>;
 
@@ -47,6 +57,10 @@ const JOBS: [(&str, Job); 1] = [("pdf-pages", crate::pdfpage::pages_job)];
 
 /// Runs `job` on `input` in a worker process, or in this process when the running binary is
 /// not kkr itself (unit tests, the benchmark linking the library).
+///
+/// One job runs at a time in the whole process (every council's thread waits its turn), so
+/// the process tree's memory is bounded: kkr itself, its render workers, and one job worker
+/// of at most [`ADDRESS_SPACE`].
 pub(crate) fn run(job: &str, input: &[u8]) -> Result<Vec<u8>, Failure> {
     let Some(exe) = worker_exe() else {
         let f = JOBS.iter().find(|(n, _)| *n == job).map(|(_, f)| *f);
@@ -54,6 +68,8 @@ pub(crate) fn run(job: &str, input: &[u8]) -> Result<Vec<u8>, Failure> {
             .map(|f| f(input))
             .ok_or_else(|| Failure::Died(format!("ukendt job {job}")));
     };
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut child = Command::new(exe)
         .args([WORKER_ARG, job])
         .stdin(Stdio::piped())

@@ -44,7 +44,12 @@ impl<'a> TomlReader<'a> {
         match ImDocument::parse(toml.to_owned()) {
             Ok(doc) => Some(doc),
             Err(e) => {
-                let msg = e.message().trim().replace('\n', " ");
+                let msg = match e.message().trim() {
+                    "recursion limit exceeded" => {
+                        "for mange [ ] eller { } i hinanden".to_owned()
+                    }
+                    m => m.replace('\n', " "),
+                };
                 self.problem(
                     e.span(),
                     format!("ugyldig TOML: {msg}"),

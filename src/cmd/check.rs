@@ -57,36 +57,9 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
         crate::out!("{problem}");
         bad += 1;
     }
-    let ledger = Ledger::open_read_only(&ws.ledger_path())?;
-    let now = clock.now();
-    let ctx = LedgerContext { config: &config, ledger: ledger.as_ref(), now: &now };
-    let mut files = inbox::claimed(ws);
-    files.extend(inbox::scan(ws));
-    let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut per_meeting: BTreeMap<Date, usize> = BTreeMap::new();
-    let mut good = 0;
-    for c in &files {
-        let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
-        if let Some(id) = bytes
-            .as_deref()
-            .filter(|_| c.rel.ends_with(".md"))
-            .and_then(crate::processed::peek_id)
-        {
-            ids.entry(id).or_default().push(c.rel.clone());
-        }
-        let shown = format!("inbox/{}", c.rel);
-        match inbox::judge(ws, &c.rel, bytes.as_deref(), &ctx, names.as_deref()) {
-            Verdict::Rejected(problems) => {
-                crate::out!("{}", FileReport { path: &shown, problems: &problems });
-                bad += 1;
-            }
-            Verdict::Item(i) => {
-                *per_meeting.entry(i.item.meeting).or_default() += 1;
-                good += 1;
-            }
-            Verdict::Attendance(_) | Verdict::Approval(_) => good += 1,
-        }
-    }
+    let (good, per_meeting, rejected) =
+        check_inbox(ws, &config, names.as_deref(), clock)?;
+    bad += rejected;
     for u in crate::unread::find(ws) {
         let p = [crate::report::Problem::file(
             "kkr læser ikke denne fil; den bliver liggende, hvor den er",
@@ -94,13 +67,6 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
         .hint(u.fix)];
         crate::out!("{}", FileReport { path: &format!("inbox/{}", u.rel), problems: &p });
         bad += 1;
-    }
-    for rels in ids.values().filter(|r| r.len() > 1) {
-        for rel in rels {
-            let p = [inbox::duplicate_id(rel, rels)];
-            crate::out!("{}", FileReport { path: &format!("inbox/{rel}"), problems: &p });
-            bad += 1;
-        }
     }
     if bad > 0 {
         crate::outln!("{bad} fil(er) skal rettes; intet er ændret.");
@@ -114,6 +80,81 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
         per_meeting.len()
     );
     Ok(0)
+}
+
+/// Judges every file in the inbox (claimed ones first) as intake would, the new items tried
+/// in their meetings' drafts too (attachments stored in a temporary folder, so nothing in
+/// the workspace changes), and prints a report for each file that would be rejected.
+/// Returns the files that would be taken in, the items per meeting, and the reports.
+fn check_inbox(
+    ws: &Workspace,
+    config: &crate::config::Config,
+    names: Option<&[String]>,
+    clock: &crate::clock::Clock,
+) -> Result<(usize, BTreeMap<Date, usize>, usize)> {
+    let real = Ledger::open_read_only(&ws.ledger_path())?;
+    let now = clock.now();
+    let ctx = LedgerContext { config, ledger: real.as_ref(), now: &now };
+    let mut files = inbox::claimed(ws);
+    files.extend(inbox::scan(ws));
+    let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut judged = Vec::new();
+    for c in files {
+        let bytes = crate::fs::read_bounded(&c.path, MAX_ITEM_BYTES)?;
+        if let Some(id) = bytes
+            .as_deref()
+            .filter(|_| c.rel.ends_with(".md"))
+            .and_then(crate::processed::peek_id)
+        {
+            ids.entry(id).or_default().push(c.rel.clone());
+        }
+        let verdict = inbox::judge(ws, &c.rel, bytes.as_deref(), &ctx, names);
+        judged.push((c, verdict));
+    }
+    if judged.iter().any(|(_, v)| matches!(v, Verdict::Item(_))) {
+        let store = tempfile::tempdir()
+            .map_err(|source| Error::Write { path: std::env::temp_dir(), source })?;
+        let empty;
+        let ledger = match &real {
+            Some(l) => l,
+            None => {
+                empty = Ledger::open_in_memory()?;
+                &empty
+            }
+        };
+        let mut dirs = ws.attachment_dirs();
+        dirs.push(store.path().to_path_buf());
+        let mut renderer = Renderer::new(ws.templates(), dirs);
+        let at = now.timestamp();
+        let mut trial = |ledger: &Ledger, meeting: Date, items: &[Item]| {
+            document::trial_draft(config, &mut renderer, ledger, meeting, items, at)
+        };
+        inbox::try_drafts(store.path(), ledger, &mut judged, &mut trial)?;
+    }
+    let (mut good, mut bad) = (0, 0);
+    let mut per_meeting: BTreeMap<Date, usize> = BTreeMap::new();
+    for (c, verdict) in &judged {
+        match verdict {
+            Verdict::Rejected(problems) => {
+                let shown = format!("inbox/{}", c.rel);
+                crate::out!("{}", FileReport { path: &shown, problems });
+                bad += 1;
+            }
+            Verdict::Item(i) => {
+                *per_meeting.entry(i.item.meeting).or_default() += 1;
+                good += 1;
+            }
+            Verdict::Attendance(_) | Verdict::Approval(_) => good += 1,
+        }
+    }
+    for rels in ids.values().filter(|r| r.len() > 1) {
+        for rel in rels {
+            let p = [inbox::duplicate_id(rel, rels)];
+            crate::out!("{}", FileReport { path: &format!("inbox/{rel}"), problems: &p });
+            bad += 1;
+        }
+    }
+    Ok((good, per_meeting, bad))
 }
 
 /// Compiles the workspace's templates (mail and Typst) with a sample item, so a template

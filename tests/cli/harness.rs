@@ -238,3 +238,68 @@ pub(crate) fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
     );
     out
 }
+
+/// The peak resident memory of a process and all its descendants together, sampled every
+/// 20 ms from `/proc` until [`TreeMemory::peak`] is asked.
+pub(crate) struct TreeMemory {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sampler: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl TreeMemory {
+    /// Starts sampling the tree under `root`.
+    pub(crate) fn watch(root: u32) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let sampler = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(tree_rss(root));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        });
+        Self { stop, sampler: Some(sampler) }
+    }
+
+    /// The highest sum of resident memory seen, in bytes.
+    pub(crate) fn peak(mut self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.sampler.take().unwrap().join().unwrap()
+    }
+}
+
+/// Resident bytes of `root` and its descendants now (from `/proc/PID/status`).
+fn tree_rss(root: u32) -> u64 {
+    let mut procs: Vec<(u32, u32, u64)> = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(status) = fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| {
+                v.split_whitespace().next().and_then(|n| n.parse::<u64>().ok())
+            })
+        };
+        let (Some(ppid), rss) = (field("PPid:"), field("VmRSS:").unwrap_or(0)) else {
+            continue;
+        };
+        procs.push((pid, ppid as u32, rss * 1024));
+    }
+    let mut tree = vec![root];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for &(pid, ppid, _) in &procs {
+            if tree.contains(&ppid) && !tree.contains(&pid) {
+                tree.push(pid);
+                grew = true;
+            }
+        }
+    }
+    procs.iter().filter(|(pid, ..)| tree.contains(pid)).map(|(.., rss)| rss).sum()
+}

@@ -4,6 +4,7 @@ mod example;
 mod harness;
 
 mod check;
+mod corpus;
 mod deliver;
 mod disk;
 mod held;

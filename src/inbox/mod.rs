@@ -16,6 +16,10 @@ use crate::ledger::Ledger;
 use crate::report::{FileReport, Problem};
 use crate::workspace::Workspace;
 
+mod trial;
+pub(crate) use trial::Trial;
+pub(crate) use trial::try_drafts;
+
 /// How long a file's size and modification time must stay unchanged before it is read.
 pub(crate) const QUIET: Duration = Duration::from_secs(2);
 
@@ -279,7 +283,7 @@ pub(crate) fn intake(
         let verdict = verdict_of(ledger, &c, bytes.as_deref())?;
         judged.push((c, verdict));
     }
-    try_drafts(ws, ledger, &mut judged, trial)?;
+    try_drafts(&ws.attachments(), ledger, &mut judged, trial)?;
     for (c, verdict) in judged {
         apply(ws, ledger, now, c, verdict, &mut summary)?;
     }
@@ -288,52 +292,6 @@ pub(crate) fn intake(
         apply(ws, ledger, now, c, verdict, &mut summary)?;
     }
     Ok(summary)
-}
-
-/// Renders a meeting's draft with `items` added; `Some(why)` when it cannot be made because
-/// of them (a draft that fails without them too is not their fault).
-pub(crate) type Trial<'a> = &'a mut dyn FnMut(&Ledger, Date, &[Item]) -> Option<String>;
-
-/// Acceptance means it renders (issue 13): each meeting's new items are tried together in
-/// its draft (the render the draft then reuses); when that fails, each alone, and an item
-/// whose draft cannot be made is rejected with the reason.
-fn try_drafts(
-    ws: &Workspace,
-    ledger: &Ledger,
-    judged: &mut [(Candidate, Verdict)],
-    trial: Trial,
-) -> Result<()> {
-    let mut meetings: BTreeMap<Date, Vec<usize>> = BTreeMap::new();
-    for (i, (_, v)) in judged.iter().enumerate() {
-        if let Verdict::Item(checked) = v {
-            for a in &checked.attachments {
-                a.store(&ws.attachments())?;
-            }
-            meetings.entry(checked.item.meeting).or_default().push(i);
-        }
-    }
-    let item = |v: &Verdict| match v {
-        Verdict::Item(c) => Some(c.item.clone()),
-        _ => None,
-    };
-    for (meeting, idx) in meetings {
-        let all: Vec<Item> = idx.iter().filter_map(|&i| item(&judged[i].1)).collect();
-        if trial(ledger, meeting, &all).is_none() {
-            continue;
-        }
-        for i in idx {
-            let Some(one) = item(&judged[i].1) else { continue };
-            if let Some(why) = trial(ledger, meeting, std::slice::from_ref(&one)) {
-                judged[i].1 = Verdict::Rejected(vec![
-                    Problem::file(format!(
-                        "punktet kan ikke sættes op i dagsordenen: {why}"
-                    ))
-                    .hint("er der et bilag, så gem det igen som PDF (fx »Udskriv til PDF«) eller PNG; ellers ret teksten. Dagsordenens tidligere udkast gælder stadig"),
-                ]);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Claims every complete file by renaming it into `inbox/.work/`; files claimed by an
