@@ -60,6 +60,19 @@ pub(crate) struct MeetingStatus {
     pub(crate) documents: Vec<DocumentStatus>,
     /// Rejected attendance files in `inbox/afvist/` the minutes wait for (SPEC §6).
     pub(crate) minutes_wait_for: Vec<String>,
+    /// What cannot be made now (a draft or a due document), and why: it is not sent.
+    pub(crate) unmade: Vec<UnmadeStatus>,
+}
+
+/// One document that cannot be made, in [`MeetingStatus`].
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct UnmadeStatus {
+    /// What (`udkastet`, `dagsordenen`, …).
+    pub(crate) what: String,
+    /// Why, as the renderer said it.
+    pub(crate) reason: String,
+    /// Since when (local time).
+    pub(crate) since: String,
 }
 
 /// One document in [`MeetingStatus`].
@@ -123,13 +136,13 @@ pub(crate) fn collect_status(
     let now = clock.now();
     let mut meetings = Vec::new();
     for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
-        let (state, docs, minutes_wait_for) = match &ledger {
+        let (state, docs, minutes_wait_for, unmade) = match &ledger {
             Some(l) => {
                 let plan = crate::document::plan(l, m.date)?;
                 let waiting = crate::inbox::unresolved_attendance(ws, l, m.date)?;
-                (plan.state(), l.meeting_documents(m.date)?, waiting)
+                (plan.state(), l.meeting_documents(m.date)?, waiting, l.unmade(m.date)?)
             }
-            None => (MeetingState::default(), Vec::new(), Vec::new()),
+            None => (MeetingState::default(), Vec::new(), Vec::new(), Vec::new()),
         };
         let agenda = match schedule::agenda_status(&now, &config, m.date, state) {
             Some(AgendaStatus::Scheduled(_)) => "scheduled",
@@ -170,6 +183,14 @@ pub(crate) fn collect_status(
             agenda_due: config.schedule.agenda_due(m).to_string(),
             documents,
             minutes_wait_for,
+            unmade: unmade
+                .into_iter()
+                .map(|u| UnmadeStatus {
+                    what: u.what,
+                    reason: u.reason,
+                    since: local(u.since).to_string(),
+                })
+                .collect(),
         });
     }
     let rejections = match &ledger {
@@ -279,6 +300,11 @@ fn print_meeting(m: &MeetingStatus, all: bool) {
         "empty" => {
             crate::outln!("  dagsorden: ingen punkter endnu (udsendelse {due})")
         }
+        "due" if m.unmade.iter().any(|u| u.what == "dagsorden") => {
+            crate::outln!(
+                "  dagsorden: forfalden ({due}), men kan ikke laves (se nedenfor)"
+            )
+        }
         "due" => {
             crate::outln!("  dagsorden: forfalden ({due}): sendes ved næste kørsel")
         }
@@ -290,6 +316,19 @@ fn print_meeting(m: &MeetingStatus, all: bool) {
             "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
         ),
         _ => {}
+    }
+    for u in &m.unmade {
+        crate::outln!(
+            "  {}: KAN IKKE LAVES (siden {}) og sendes ikke:",
+            u.what,
+            moment(&u.since)
+        );
+        for line in u.reason.lines().filter(|l| !l.trim().is_empty()).take(4) {
+            crate::outln!("    {}", line.trim_end());
+        }
+        crate::outln!(
+            "    ret det, der står ovenfor (et punkt, et bilag eller en skabelon i templates/); kkr prøver igen ved hver kørsel, og sekretariatet har fået besked"
+        );
     }
     for f in &m.minutes_wait_for {
         crate::outln!(

@@ -2,6 +2,7 @@
 //! what the schedule says is due and resumes delivery and publishing; between passes it
 //! sleeps until the next due moment or a file event (`run.rs`: the loop itself).
 
+mod make;
 mod run;
 
 pub use run::{health, run, run_all};
@@ -17,13 +18,12 @@ use crate::config::Config;
 use crate::deliver::{self, Ctx};
 use crate::error::{Error, Result};
 use crate::inbox;
-use crate::kind::{DocKind, Edition};
 use crate::ledger::Ledger;
 use crate::mail::{Mailer, Transport};
 use crate::publish::Publisher;
 use crate::render::Renderer;
 use crate::roster::Member;
-use crate::schedule::{self, Job, MeetingState};
+use crate::schedule::{self, MeetingState};
 use crate::term::{EXIT_INVALID, EXIT_OTHER, EXIT_TRANSIENT};
 use crate::workspace::Workspace;
 
@@ -413,107 +413,6 @@ impl Council {
         outcome.rejected = intake.rejected.len();
         outcome.waiting = intake.waiting > 0;
         Ok(intake.changed)
-    }
-
-    /// Renders the draft agenda of every meeting that changed (or has none yet).
-    fn drafts(&mut self, changed: &BTreeSet<Date>, outcome: &mut Outcome) -> Result<()> {
-        for meeting in self.config.meetings.iter().map(|m| m.date).collect::<Vec<_>>() {
-            let draft = self
-                .ws
-                .meeting_dir(meeting)
-                .join(DocKind::Draft.file_name(Edition::Member));
-            let has_items = self.state(meeting).items > 0;
-            if !has_items || (!changed.contains(&meeting) && draft.exists()) {
-                continue;
-            }
-            let rendered = crate::document::load_data(
-                &self.config,
-                &self.ledger,
-                meeting,
-                DocKind::Draft,
-                Edition::Member,
-            )
-            .and_then(|(data, _)| self.renderer.render(&data));
-            match rendered {
-                Ok(pdf) => {
-                    crate::fs::write_atomic(&draft, &pdf)?;
-                    tracing::info!("udkast opdateret: {}", self.ws.rel(&draft));
-                }
-                Err(e) => {
-                    tracing::error!("{e}");
-                    outcome.failed = true;
-                    let heading = format!("Udkastet til mødet {meeting} kan ikke laves");
-                    let event =
-                        crate::notice::blocked(&self.clock, &heading, &e.to_string());
-                    self.unmade.push(event);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// What is due now, with `force` added if it has not gone out.
-    fn jobs(&self, force: Option<Force>) -> Vec<Job> {
-        let now = self.clock.now();
-        let mut jobs = schedule::due(&now, &self.config, &|m| self.state(m));
-        match force {
-            Some(Force { meeting, minutes: false })
-                if !self.state(meeting).agenda_sent =>
-            {
-                jobs.retain(
-                    |j| !matches!(j, Job::SendAgenda { meeting: m, .. } if *m == meeting),
-                );
-                jobs.insert(0, Job::SendAgenda { meeting, late: false });
-            }
-            Some(Force { meeting, minutes: true })
-                if !self.state(meeting).minutes_sent =>
-            {
-                jobs.retain(
-                    |j| !matches!(j, Job::SendMinutes { meeting: m } if *m == meeting),
-                );
-                jobs.push(Job::SendMinutes { meeting });
-            }
-            _ => {}
-        }
-        jobs
-    }
-
-    /// Renders and records the document a job sends, owed from now on to every roster row.
-    fn record(&mut self, roster: &[Member], job: Job) -> Result<()> {
-        let (meeting, kind, late) = match job {
-            Job::HoldAgenda { meeting } => return self.hold(meeting),
-            Job::SendAgenda { meeting, late } => (meeting, DocKind::Agenda, late),
-            Job::SendSupplement { meeting } => (meeting, DocKind::Supplement(1), false),
-            Job::SendCorrection { meeting } => (meeting, DocKind::Correction(1), false),
-            Job::SendMinutes { meeting } => (meeting, DocKind::Minutes, false),
-        };
-        if late {
-            tracing::warn!(
-                "dagsordenen til mødet {meeting} sendes for sent (kkr kørte ikke på tidspunktet)"
-            );
-        }
-        let ctx = Ctx { ws: &self.ws, config: &self.config, clock: &self.clock };
-        let doc = deliver::record(
-            ctx,
-            roster,
-            &mut self.ledger,
-            &mut self.renderer,
-            meeting,
-            kind,
-            late,
-        )?;
-        tracing::info!("{}: lavet til {} modtagere", doc.file, roster.len());
-        Ok(())
-    }
-
-    /// Holds a meeting's agenda: its send moment came with no items (SPEC §6).
-    fn hold(&mut self, meeting: Date) -> Result<()> {
-        if self.ledger.hold(meeting, self.clock.now().timestamp())? {
-            tracing::warn!(
-                "dagsordenen til mødet {meeting} er holdt tilbage: der er ingen punkter; den sendes, når I frigiver den (kkr send {meeting} eller approve = \"dagsorden\")"
-            );
-        }
-        Ok(())
     }
 
     /// Delivers what is owed (see [`deliver::resume`]).

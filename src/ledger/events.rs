@@ -1,6 +1,6 @@
 //! The ledger's record of events that are not documents: agendas held because a meeting had
 //! no items at its send moment and their release, and the notices told to the secretariat
-//! (each event once).
+//! (each event once), and what cannot be made now.
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -18,7 +18,54 @@ pub struct Hold {
     pub released: Option<(String, Timestamp)>,
 }
 
+/// A document of a meeting that cannot be made now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmade {
+    /// What it is, in Danish (`udkastet`, `dagsordenen`, …).
+    pub what: String,
+    /// Why, as the renderer said it.
+    pub reason: String,
+    /// Since when it has failed.
+    pub since: Timestamp,
+}
+
 impl Ledger {
+    /// Records that `what` of a meeting cannot be made, and why (keeping since when).
+    pub fn set_unmade(
+        &mut self,
+        meeting: Date,
+        what: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO unmade (meeting, what, reason, since) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (meeting, what) DO UPDATE SET reason = excluded.reason",
+            params![meeting.to_string(), what, reason, now.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Records that `what` of a meeting could be made.
+    pub fn clear_unmade(&mut self, meeting: Date, what: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM unmade WHERE meeting = ?1 AND what = ?2",
+            params![meeting.to_string(), what],
+        )?;
+        Ok(())
+    }
+
+    /// What of a meeting cannot be made now.
+    pub fn unmade(&self, meeting: Date) -> Result<Vec<Unmade>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT what, reason, since FROM unmade WHERE meeting = ?1 ORDER BY since, what",
+        )?;
+        let rows = stmt.query_map([meeting.to_string()], |r| {
+            Ok(Unmade { what: r.get(0)?, reason: r.get(1)?, since: ts(r.get(2)?) })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Records that a meeting's agenda is held; `false` if it already was.
     pub fn hold(&mut self, meeting: Date, now: Timestamp) -> Result<bool> {
         let n = self.conn.execute(
@@ -121,5 +168,21 @@ mod tests {
         l.record_notices(&["held:2027-01-28".into()], t).unwrap();
         l.record_notices(&["held:2027-01-28".into()], t).unwrap();
         assert!(l.noticed("held:2027-01-28").unwrap());
+    }
+
+    #[test]
+    fn what_cannot_be_made_is_kept_with_its_first_moment_until_cleared() {
+        let mut l = Ledger::open_in_memory().unwrap();
+        let m = jiff::civil::date(2027, 1, 28);
+        let (t1, t2): (Timestamp, Timestamp) = (
+            "2027-01-21T08:00:00Z".parse().unwrap(),
+            "2027-01-21T09:00:00Z".parse().unwrap(),
+        );
+        l.set_unmade(m, "dagsordenen", "første", t1).unwrap();
+        l.set_unmade(m, "dagsordenen", "anden", t2).unwrap();
+        let u = l.unmade(m).unwrap();
+        assert_eq!((u.len(), u[0].reason.as_str(), u[0].since), (1, "anden", t1));
+        l.clear_unmade(m, "dagsordenen").unwrap();
+        assert!(l.unmade(m).unwrap().is_empty());
     }
 }

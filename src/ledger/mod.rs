@@ -114,6 +114,17 @@ ALTER TABLE publications ADD COLUMN content TEXT;
 ALTER TABLE rejections ADD COLUMN meeting TEXT;
 ALTER TABLE rejections ADD COLUMN moved_to TEXT;
 ",
+    // What cannot be made now (a draft or a due document that fails to render), and why:
+    // `status` names it until it can be made again.
+    "
+CREATE TABLE unmade (
+    meeting      TEXT NOT NULL,
+    what         TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    since        TEXT NOT NULL,
+    PRIMARY KEY (meeting, what)
+);
+",
 ];
 
 mod documents;
@@ -122,7 +133,7 @@ mod items;
 mod publications;
 
 pub use documents::{Delivery, DeliveryState, Document, NewDocument, Shown};
-pub use events::Hold;
+pub use events::{Hold, Unmade};
 pub use items::StoredItem;
 pub use publications::Publication;
 

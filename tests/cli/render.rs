@@ -146,3 +146,42 @@ fn a_template_error_names_the_template_line() {
         "{told}"
     );
 }
+
+#[test]
+fn a_document_that_cannot_be_made_at_its_moment_is_held_named_in_status_and_goes_once_fixed()
+ {
+    let t = Test::example();
+    let repo = crate::harness::repo();
+    for name in ["agenda.typ", "common.typ", "minutes.typ"] {
+        t.write(
+            &format!("templates/{name}"),
+            fs::read(repo.join("templates").join(name)).unwrap(),
+        );
+    }
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    // The template is broken after the items were taken in: at its moment the agenda
+    // cannot be made.
+    let good = fs::read_to_string(t.path("templates/common.typ")).unwrap();
+    t.write("templates/common.typ", format!("{good}\n#let broken = (\n"));
+    let out = t.kkr(&["run", "--once", "--now", "2027-01-21T09:00"]);
+    assert_ne!(out.status.code(), Some(0), "{}", crate::harness::stderr(&out));
+    assert!(t.mails("outbox/mail").is_empty(), "nothing reaches the members");
+    let told = t.notice_texts("outbox/mail");
+    assert!(
+        told.iter().any(|n| n.contains("kan ikke laves")),
+        "the secretariat is told: {told:?}"
+    );
+    let status = stdout(&t.must(&["status", "--now", "2027-01-21T09:01"], 0));
+    assert!(
+        status.contains("dagsorden: KAN IKKE LAVES") && status.contains("common.typ"),
+        "{status}"
+    );
+    let json = stdout(&t.must(&["status", "--json", "--now", "2027-01-21T09:01"], 0));
+    assert!(json.contains("\"what\": \"dagsorden\""), "{json}");
+    // Fixed: it goes, once, and status no longer names it.
+    t.write("templates/common.typ", &good);
+    t.must(&["run", "--once", "--now", "2027-01-21T09:05"], 0);
+    assert_eq!(t.mails("outbox/mail").len(), 62);
+    let status = stdout(&t.must(&["status", "--now", "2027-01-21T09:06"], 0));
+    assert!(!status.contains("KAN IKKE LAVES"), "{status}");
+}
