@@ -141,6 +141,7 @@ pub(crate) fn record(
         sha256: sha256_hex(&pdf),
         shown,
         late,
+        attendance: kind.is_minutes_family().then(|| facts.attendance_hash()),
     };
     let recipients = recipients(ctx.config, roster, meeting, kind, &doc.sha256);
     ledger.add_document(&doc, &recipients, ctx.clock.now().timestamp())

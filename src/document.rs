@@ -58,6 +58,8 @@ pub struct Facts {
     shown_before: HashMap<String, Item>,
     /// The agenda's hold, if it was held or released (SPEC §6).
     hold: Option<Hold>,
+    /// For items changed since the last minutes document showed them: the version it showed.
+    minutes_before: HashMap<String, Item>,
 }
 
 impl Facts {
@@ -70,6 +72,7 @@ impl Facts {
             changed_at: ledger.changed_at(meeting)?,
             shown_before: HashMap::new(),
             hold: ledger.hold_of(meeting)?,
+            minutes_before: HashMap::new(),
         };
         let covered = facts.covered();
         for s in &facts.items {
@@ -80,6 +83,20 @@ impl Facts {
                     versions.into_iter().find(|v| agenda_hash(&v.item) == *hash)
                 {
                     facts.shown_before.insert(s.item.id.clone(), v.item);
+                }
+            }
+        }
+        let minutes = facts.minutes_shown();
+        for s in &facts.items {
+            let Some(hash) = minutes.as_ref().and_then(|m| m.get(&s.item.id)) else {
+                continue;
+            };
+            if *hash != minutes_hash(&s.item) {
+                let versions = ledger.item_versions(&s.item.id)?;
+                if let Some(v) =
+                    versions.into_iter().find(|v| minutes_hash(&v.item) == *hash)
+                {
+                    facts.minutes_before.insert(s.item.id.clone(), v.item);
                 }
             }
         }
@@ -95,6 +112,7 @@ impl Facts {
             changed_at: None,
             shown_before: HashMap::new(),
             hold: None,
+            minutes_before: HashMap::new(),
         }
     }
 
@@ -134,6 +152,33 @@ impl Facts {
             .collect()
     }
 
+    /// A hash of the attendance the minutes show (`""` when there is no attendance file).
+    pub fn attendance_hash(&self) -> String {
+        self.attendance.as_ref().map_or_else(String::new, |a| {
+            sha256_hex(&serde_json::to_vec(a).expect("attendance serializes"))
+        })
+    }
+
+    /// What the last minutes document showed of each item (its minutes hash by id), if one
+    /// was sent and recorded what it showed.
+    fn minutes_shown(&self) -> Option<HashMap<String, String>> {
+        let last = self.documents.iter().rev().find(|d| d.kind.is_minutes_family())?;
+        last.attendance.as_ref()?;
+        Some(last.shown.iter().map(|s| (s.id.clone(), s.hash.clone())).collect())
+    }
+
+    /// Whether the attendance changed since the last minutes document showed it.
+    fn attendance_changed(&self) -> bool {
+        let last = self.documents.iter().rev().find(|d| d.kind.is_minutes_family());
+        last.and_then(|d| d.attendance.as_deref())
+            .is_some_and(|shown| shown != self.attendance_hash())
+    }
+
+    /// Whether the minutes would show `item` otherwise than the last minutes document did.
+    fn minutes_change(&self, shown: &HashMap<String, String>, item: &Item) -> bool {
+        shown.get(&item.id).is_none_or(|h| *h != minutes_hash(item))
+    }
+
     /// The meeting's agenda list compared with what was sent.
     pub fn plan(&self) -> Plan {
         let covered = self.covered();
@@ -152,7 +197,15 @@ impl Facts {
         }
         let released = self.hold.as_ref().is_some_and(|h| h.released.is_some());
         let held = self.hold.is_some() && !released;
-        Plan { sent, minutes_sent, held, released, list }
+        let minutes_changed = self.minutes_shown().is_some_and(|shown| {
+            let active = list.iter().map(|(s, _)| &s.item).filter(|i| !i.withdrawn);
+            let gone = shown.keys().any(|id| {
+                !list.iter().any(|(s, _)| s.item.id == *id && !s.item.withdrawn)
+            });
+            gone || self.attendance_changed()
+                || active.into_iter().any(|i| self.minutes_change(&shown, i))
+        });
+        Plan { sent, minutes_sent, minutes_changed, held, released, list }
     }
 
     /// The next document of `kind`'s sort: the numbered kinds count on from those recorded.
@@ -170,6 +223,8 @@ pub struct Plan {
     pub sent: bool,
     /// Whether the minutes have been sent.
     pub minutes_sent: bool,
+    /// Something the last minutes document showed has changed since (SPEC §3.4).
+    pub minutes_changed: bool,
     /// The agenda is held (no items at its send moment) and not released yet.
     pub held: bool,
     /// The agenda was released (`kkr approve`, an approval file): it goes now.
@@ -215,6 +270,7 @@ impl Plan {
             changed_items: self.changed_items(),
             decided: self.undecided().is_empty(),
             minutes_sent: self.minutes_sent,
+            minutes_changed: self.minutes_changed,
             held: self.held,
             released: self.released,
             attendance_rejected: false,
@@ -296,6 +352,11 @@ pub fn agenda_hash(item: &Item) -> String {
     sha256_hex(&serde_json::to_vec(&item).expect("items serialize"))
 }
 
+/// Hash of everything the minutes show of an item: its agenda content and its decision.
+pub fn minutes_hash(item: &Item) -> String {
+    sha256_hex(&serde_json::to_vec(item).expect("items serialize"))
+}
+
 /// The fields of an item that differ between two versions, in Danish.
 fn changed_fields(old: &Item, new: &Item) -> Vec<&'static str> {
     let pairs: [(&str, bool); 8] = [
@@ -309,6 +370,26 @@ fn changed_fields(old: &Item, new: &Item) -> Vec<&'static str> {
         ("lukket/åbent", old.closed != new.closed),
     ];
     pairs.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
+}
+
+/// What differs in the minutes between two versions of an item, in Danish.
+fn minutes_fields(old: &Item, new: &Item) -> Vec<&'static str> {
+    let text = |i: &Item| i.decision.as_ref().map(|d| d.text.clone());
+    let public = |i: &Item| i.decision.as_ref().map(|d| d.public_text.clone());
+    let mut what = Vec::new();
+    if text(old) != text(new) {
+        what.push("beslutningen er rettet");
+    }
+    if new.closed && public(old) != public(new) {
+        what.push("den offentlige beslutning er rettet");
+    }
+    if !changed_fields(old, new).is_empty() || old.public_title != new.public_title {
+        what.push("punktets tekst er rettet");
+    }
+    if what.is_empty() {
+        what.push("rettet");
+    }
+    what
 }
 
 /// The cover note of a supplement or a correction.
@@ -340,6 +421,24 @@ fn note(facts: &Facts, plan: &Plan, kind: DocKind) -> String {
             }
             format!("Denne dagsorden erstatter den tidligere udsendte. {}", lines.join(" "))
         }
+        DocKind::MinutesCorrection(_) => {
+            let mut lines = Vec::new();
+            let shown = facts.minutes_shown().unwrap_or_default();
+            for (s, _, n) in plan.entries(kind) {
+                if !facts.minutes_change(&shown, &s.item) {
+                    continue;
+                }
+                let what = match facts.minutes_before.get(&s.item.id) {
+                    Some(old) => minutes_fields(old, &s.item),
+                    None => vec!["nyt i referatet"],
+                };
+                lines.push(format!("Punkt {n} ({}): {}.", s.item.title, what.join(", ")));
+            }
+            if facts.attendance_changed() {
+                lines.push("Afbud og øvrige deltagere er rettet.".into());
+            }
+            format!("Dette referat erstatter det tidligere udsendte. {}", lines.join(" "))
+        }
         _ => String::new(),
     }
 }
@@ -359,7 +458,11 @@ pub fn data(
         .iter()
         .map(|(s, c, n)| Shown {
             id: s.item.id.clone(),
-            hash: agenda_hash(&s.item),
+            hash: if kind.is_minutes_family() {
+                minutes_hash(&s.item)
+            } else {
+                agenda_hash(&s.item)
+            },
             number: *n,
             title: s.item.title.clone(),
             status: c.status().into(),
@@ -375,18 +478,25 @@ pub fn data(
         .flatten();
     let changed_at = last_agenda.or(facts.changed_at).unwrap_or(Timestamp::UNIX_EPOCH);
     let marked = plan.sent && !matches!(kind, DocKind::Agenda | DocKind::Minutes);
+    let minutes_shown = facts.minutes_shown().unwrap_or_default();
+    let status = |s: &StoredItem, c: Change| match kind {
+        DocKind::MinutesCorrection(_)
+            if facts.minutes_change(&minutes_shown, &s.item) =>
+        {
+            "rettet"
+        }
+        DocKind::MinutesCorrection(_) => "",
+        _ if marked => c.status(),
+        _ => "",
+    };
     let input = DocInput {
         council,
         meeting,
         entries: entries
             .iter()
-            .map(|(s, c, n)| Entry {
-                item: &s.item,
-                status: if marked { c.status() } else { "" },
-                number: *n,
-            })
+            .map(|(s, c, n)| Entry { item: &s.item, status: status(s, *c), number: *n })
             .collect(),
-        attendance: if kind == DocKind::Minutes {
+        attendance: if kind.is_minutes_family() {
             facts.attendance.as_ref()
         } else {
             None
@@ -427,6 +537,22 @@ pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
         DocKind::Supplement(_) => "Der er kommet nye punkter til dagsordenen.".into(),
         DocKind::Correction(_) => {
             "Dagsordenen er rettet; den vedhæftede udgave erstatter den tidligere.".into()
+        }
+        DocKind::MinutesCorrection(_) => {
+            let fixed: Vec<String> = doc
+                .shown
+                .iter()
+                .filter(|s| s.status == "rettet")
+                .map(|s| s.number.to_string())
+                .collect();
+            let which = match fixed.as_slice() {
+                [] => String::new(),
+                [one] => format!(" Rettet: punkt {one}."),
+                many => format!(" Rettet: punkt {}.", many.join(", ")),
+            };
+            format!(
+                "Referatet er rettet; den vedhæftede udgave erstatter den tidligere.{which}"
+            )
         }
         _ => String::new(),
     };

@@ -149,7 +149,7 @@ pub fn build(input: &DocInput) -> DocData {
         "item_count": input.entries.len(),
         "attachments": attachments,
     });
-    if input.kind == DocKind::Minutes {
+    if input.kind.is_minutes_family() {
         let (absent, guests) = input
             .attendance
             .map_or((vec![], vec![]), |a| (a.absent.clone(), a.guests.clone()));

@@ -21,6 +21,9 @@ pub enum DocKind {
     Correction(u32),
     /// The decision minutes.
     Minutes,
+    /// Corrected minutes number N (from 1): a decision or the attendance changed after the
+    /// minutes were sent (SPEC §3.4).
+    MinutesCorrection(u32),
 }
 
 /// Who the document is for.
@@ -42,7 +45,8 @@ pub enum Audience {
 }
 
 /// Every kind's name in the ledger, without its number.
-const NAMES: [&str; 5] = ["draft", "agenda", "supplement", "correction", "minutes"];
+const NAMES: [&str; 6] =
+    ["draft", "agenda", "supplement", "correction", "minutes", "minutes-correction"];
 
 impl DocKind {
     /// The kind's name in the ledger and in the templates' data (`agenda`, `supplement`, …).
@@ -53,6 +57,7 @@ impl DocKind {
             Self::Supplement(_) => NAMES[2],
             Self::Correction(_) => NAMES[3],
             Self::Minutes => NAMES[4],
+            Self::MinutesCorrection(_) => NAMES[5],
         }
     }
 
@@ -65,7 +70,7 @@ impl DocKind {
     /// Its number among the documents of its kind for a meeting (1 for the one-off kinds).
     pub fn seq(self) -> u32 {
         match self {
-            Self::Supplement(n) | Self::Correction(n) => n,
+            Self::Supplement(n) | Self::Correction(n) | Self::MinutesCorrection(n) => n,
             _ => 1,
         }
     }
@@ -75,6 +80,7 @@ impl DocKind {
         match self {
             Self::Supplement(_) => Self::Supplement(n),
             Self::Correction(_) => Self::Correction(n),
+            Self::MinutesCorrection(_) => Self::MinutesCorrection(n),
             other => other,
         }
     }
@@ -82,6 +88,11 @@ impl DocKind {
     /// The agenda, its supplements and its corrections: what members get before the meeting.
     pub fn is_agenda_family(self) -> bool {
         matches!(self, Self::Agenda | Self::Supplement(_) | Self::Correction(_))
+    }
+
+    /// The minutes and their corrections: what members get after the meeting.
+    pub fn is_minutes_family(self) -> bool {
+        matches!(self, Self::Minutes | Self::MinutesCorrection(_))
     }
 
     /// A meeting has at most one document of this kind (its number is always 1).
@@ -98,6 +109,7 @@ impl DocKind {
             Self::Supplement(n) => format!("supplerende-dagsorden-{n}{public}.pdf"),
             Self::Correction(n) => format!("rettet-dagsorden-{n}{public}.pdf"),
             Self::Minutes => format!("referat{public}.pdf"),
+            Self::MinutesCorrection(n) => format!("rettet-referat-{n}{public}.pdf"),
         }
     }
 
@@ -113,10 +125,13 @@ impl DocKind {
             "dagsorden-udkast" if edition == Edition::Member => Self::Draft,
             "dagsorden" => Self::Agenda,
             "referat" => Self::Minutes,
-            _ => match numbered("supplerende-dagsorden-") {
-                Some(n) => Self::Supplement(n),
-                None => Self::Correction(numbered("rettet-dagsorden-")?),
-            },
+            _ => {
+                match (numbered("supplerende-dagsorden-"), numbered("rettet-referat-")) {
+                    (Some(n), _) => Self::Supplement(n),
+                    (None, Some(n)) => Self::MinutesCorrection(n),
+                    (None, None) => Self::Correction(numbered("rettet-dagsorden-")?),
+                }
+            }
         };
         Some((kind, edition))
     }
@@ -128,6 +143,7 @@ impl DocKind {
             Self::Supplement(n) => format!("Supplerende dagsorden nr. {n}"),
             Self::Correction(n) => format!("Rettet dagsorden nr. {n}"),
             Self::Minutes => "Beslutningsreferat".into(),
+            Self::MinutesCorrection(n) => format!("Rettet beslutningsreferat nr. {n}"),
         }
     }
 
@@ -138,12 +154,15 @@ impl DocKind {
             Self::Supplement(n) => format!("supplerende dagsorden nr. {n} til mødet"),
             Self::Correction(n) => format!("rettet dagsorden nr. {n} til mødet"),
             Self::Minutes => "beslutningsreferat fra mødet".into(),
+            Self::MinutesCorrection(n) => {
+                format!("rettet beslutningsreferat nr. {n} fra mødet")
+            }
         }
     }
 
     /// The Typst template that lays the kind out.
     pub fn template(self) -> &'static str {
-        if self == Self::Minutes { "minutes.typ" } else { "agenda.typ" }
+        if self.is_minutes_family() { "minutes.typ" } else { "agenda.typ" }
     }
 
     /// Who receives it.
@@ -169,6 +188,7 @@ impl DocKind {
             "supplement" => Self::Supplement(seq),
             "correction" => Self::Correction(seq),
             "minutes" => Self::Minutes,
+            "minutes-correction" => Self::MinutesCorrection(seq),
             _ => return None,
         })
     }
@@ -206,12 +226,13 @@ impl FromSql for DocKind {
 mod tests {
     use super::*;
 
-    const ALL: [DocKind; 5] = [
+    const ALL: [DocKind; 6] = [
         DocKind::Draft,
         DocKind::Agenda,
         DocKind::Supplement(2),
         DocKind::Correction(11),
         DocKind::Minutes,
+        DocKind::MinutesCorrection(3),
     ];
 
     #[test]

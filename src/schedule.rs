@@ -23,6 +23,9 @@ pub struct MeetingState {
     pub decided: bool,
     /// The minutes have been recorded as sent.
     pub minutes_sent: bool,
+    /// A decision, the attendance or the guests changed since the last minutes document
+    /// showed them: corrected minutes are owed (SPEC §3.4).
+    pub minutes_changed: bool,
     /// The agenda is held (no items at its send moment, SPEC §6) and not released yet.
     pub held: bool,
     /// The agenda was released by an approval or `kkr approve`: it goes now.
@@ -63,6 +66,11 @@ pub enum Job {
         /// The meeting.
         meeting: Date,
     },
+    /// Send corrected minutes: something they showed changed after they were sent.
+    SendMinutesCorrection {
+        /// The meeting.
+        meeting: Date,
+    },
 }
 
 impl Job {
@@ -73,7 +81,8 @@ impl Job {
             | Self::SendAgenda { meeting, .. }
             | Self::SendSupplement { meeting }
             | Self::SendCorrection { meeting }
-            | Self::SendMinutes { meeting } => *meeting,
+            | Self::SendMinutes { meeting }
+            | Self::SendMinutesCorrection { meeting } => *meeting,
         }
     }
 }
@@ -147,6 +156,8 @@ pub fn due(
                 && !s.attendance_rejected;
             if ready && !s.minutes_sent {
                 jobs.push(Job::SendMinutes { meeting: m.date });
+            } else if ready && s.minutes_sent && s.minutes_changed {
+                jobs.push(Job::SendMinutesCorrection { meeting: m.date });
             }
         } else if s.agenda_sent && *now < m.starts_at() {
             // Nothing is sent once the meeting has started.
@@ -194,6 +205,30 @@ mod tests {
 
     fn with_items(_: Date) -> MeetingState {
         MeetingState { agenda_sent: false, items: 3, ..Default::default() }
+    }
+
+    #[test]
+    fn corrected_minutes_when_something_they_showed_changed_once_ready() {
+        let c = config(&["2027-01-28"], "09:00");
+        let after = parse_now("2027-01-29T09:00").unwrap();
+        let sent = MeetingState {
+            agenda_sent: true,
+            items: 3,
+            decided: true,
+            minutes_sent: true,
+            ..Default::default()
+        };
+        assert!(due(&after, &c, &|_| sent).is_empty());
+        let changed = MeetingState { minutes_changed: true, ..sent };
+        assert_eq!(
+            due(&after, &c, &|_| changed),
+            [Job::SendMinutesCorrection { meeting: jiff::civil::date(2027, 1, 28) }]
+        );
+        let waiting = MeetingState { attendance_rejected: true, ..changed };
+        assert!(
+            due(&after, &c, &|_| waiting).is_empty(),
+            "a rejected attendance file holds it"
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 use crate::args::PreviewCommand;
 use crate::daemon::{Council, Force};
 use crate::error::{Error, Result};
-use crate::kind::DocKind;
 
 use super::Env;
 
@@ -116,7 +115,7 @@ fn rehearse(
         .meeting_documents(meeting)?
         .into_iter()
         .filter(|d| !before.contains(&d.id))
-        .filter(|d| (d.kind == DocKind::Minutes) == minutes)
+        .filter(|d| d.kind.is_minutes_family() == minutes)
         .collect();
     Ok((council, made))
 }

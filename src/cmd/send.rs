@@ -7,7 +7,6 @@ use crate::args::SendCommand;
 use crate::daemon::{Council, Force};
 use crate::deliver;
 use crate::error::{Error, Result};
-use crate::kind::DocKind;
 
 use super::Env;
 
@@ -68,10 +67,18 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
     if cmd.resend || cmd.to.is_some() {
         let now = council.clock.now().timestamp();
         let mut n = 0;
-        for doc in council.ledger.meeting_documents(meeting)? {
-            if (doc.kind == DocKind::Minutes) != cmd.minutes {
-                continue;
-            }
+        let mut docs: Vec<_> = council.ledger.meeting_documents(meeting)?;
+        docs.retain(|d| d.kind.is_minutes_family() == cmd.minutes);
+        if cmd.minutes {
+            // The current minutes replace the earlier ones; when they are owed a correction,
+            // that goes to everyone below, and nothing old is sent again.
+            let latest = docs.pop();
+            docs = latest
+                .filter(|_| !council.state(meeting).minutes_changed)
+                .into_iter()
+                .collect();
+        }
+        for doc in docs {
             let config = &council.config;
             let id = |recipient: &str, generation: i64| {
                 let sha = &doc.sha256;

@@ -74,6 +74,15 @@ impl Council {
                 jobs.insert(0, Job::SendAgenda { meeting, late: false });
             }
             Some(Force { meeting, minutes: true })
+                if self.state(meeting).minutes_sent
+                    && self.state(meeting).minutes_changed =>
+            {
+                jobs.retain(|j| {
+                    !matches!(j, Job::SendMinutesCorrection { meeting: m } if *m == meeting)
+                });
+                jobs.push(Job::SendMinutesCorrection { meeting });
+            }
+            Some(Force { meeting, minutes: true })
                 if !self.state(meeting).minutes_sent =>
             {
                 jobs.retain(
@@ -94,6 +103,9 @@ impl Council {
             Job::SendSupplement { meeting } => (meeting, DocKind::Supplement(1), false),
             Job::SendCorrection { meeting } => (meeting, DocKind::Correction(1), false),
             Job::SendMinutes { meeting } => (meeting, DocKind::Minutes, false),
+            Job::SendMinutesCorrection { meeting } => {
+                (meeting, DocKind::MinutesCorrection(1), false)
+            }
         };
         if late {
             tracing::warn!(

@@ -11,7 +11,7 @@ use crate::kind::DocKind;
 
 /// The columns of a document row, in the order [`document`] reads them.
 const DOC_COLUMNS: &str =
-    "id, meeting, kind, file, sha256, created_at, late, items, summary_at";
+    "id, meeting, kind, file, sha256, created_at, late, items, summary_at, attendance";
 
 /// The columns of a delivery row, in the order [`delivery`] reads them.
 const DELIVERY_COLUMNS: &str = "document, recipient, name, message_id, state, attempts, last_error, updated_at, next_at, generation";
@@ -37,6 +37,9 @@ pub struct Document {
     pub shown: Vec<Shown>,
     /// When the secretariat was told about failed deliveries, if it was.
     pub summary_at: Option<Timestamp>,
+    /// For the minutes family: a hash of the attendance it showed (`""` for none); `None`
+    /// for other kinds and for minutes made before kkr recorded it.
+    pub attendance: Option<String>,
 }
 
 /// An item as a sent document showed it.
@@ -44,7 +47,8 @@ pub struct Document {
 pub struct Shown {
     /// Item id.
     pub id: String,
-    /// Hash of the item's agenda content (its decision left out).
+    /// Hash of the item's content as the document showed it: the agenda content (decision
+    /// left out) for the agenda family, everything for the minutes family.
     pub hash: String,
     /// Its number on the agenda.
     pub number: usize,
@@ -190,8 +194,8 @@ impl Ledger {
         let tx = self.conn.transaction()?;
         let items = serde_json::to_string(&doc.shown).expect("entries serialize");
         tx.execute(
-            "INSERT INTO documents (meeting, kind, seq, file, sha256, items, created_at, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![doc.meeting.to_string(), doc.kind, doc.kind.seq(), doc.file, doc.sha256, items, now.to_string(), doc.late],
+            "INSERT INTO documents (meeting, kind, seq, file, sha256, items, created_at, late, attendance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![doc.meeting.to_string(), doc.kind, doc.kind.seq(), doc.file, doc.sha256, items, now.to_string(), doc.late, doc.attendance],
         )?;
         let id = tx.last_insert_rowid();
         for (recipient, name, message_id) in recipients {
@@ -271,6 +275,8 @@ pub struct NewDocument {
     pub shown: Vec<Shown>,
     /// Whether it went out after its scheduled moment.
     pub late: bool,
+    /// For the minutes family: a hash of the attendance it shows.
+    pub attendance: Option<String>,
 }
 
 fn document(r: &rusqlite::Row) -> rusqlite::Result<Document> {
@@ -284,6 +290,7 @@ fn document(r: &rusqlite::Row) -> rusqlite::Result<Document> {
         late: r.get(6)?,
         shown: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
         summary_at: r.get::<_, Option<String>>(8)?.map(ts),
+        attendance: r.get(9)?,
     })
 }
 

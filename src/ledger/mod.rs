@@ -125,6 +125,12 @@ CREATE TABLE unmade (
     PRIMARY KEY (meeting, what)
 );
 ",
+    // What a minutes document showed of the attendance (a hash, '' for none): a change
+    // after it was sent gives corrected minutes. NULL for documents made before: their
+    // items were recorded by agenda content, so they are never compared.
+    "
+ALTER TABLE documents ADD COLUMN attendance TEXT;
+",
 ];
 
 mod documents;
@@ -297,6 +303,7 @@ mod tests {
         let mut l = Ledger::open_in_memory().unwrap();
         let t = Timestamp::UNIX_EPOCH;
         let doc = NewDocument {
+            attendance: None,
             meeting: jiff::civil::date(2027, 1, 28),
             kind: DocKind::Agenda,
             file: "outbox/2027-01-28/dagsorden.pdf".into(),

@@ -5,6 +5,7 @@ mod harness;
 
 mod check;
 mod corpus;
+mod corrected;
 mod deliver;
 mod disk;
 mod held;
