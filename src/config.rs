@@ -54,17 +54,38 @@ pub struct MeetingConfig {
     pub ends: Time,
     /// Where it is held.
     pub place: String,
+    /// The day it was moved to (`moved_to`); the meeting keeps `date` as its id.
+    pub moved_to: Option<Date>,
+    /// The meeting is cancelled (aflyst): nothing more is sent for it (SPEC §3.5).
+    pub cancelled: bool,
 }
 
 impl MeetingConfig {
+    /// A meeting on `date` from `starts` to `ends` at `place`, neither moved nor cancelled.
+    pub fn new(date: Date, starts: Time, ends: Time, place: &str) -> Self {
+        Self {
+            date,
+            starts,
+            ends,
+            place: place.to_owned(),
+            moved_to: None,
+            cancelled: false,
+        }
+    }
+
+    /// The day it is held: `moved_to`, else its date.
+    pub fn held_on(&self) -> Date {
+        self.moved_to.unwrap_or(self.date)
+    }
+
     /// The moment the meeting starts.
     pub fn starts_at(&self) -> Zoned {
-        clock::at(self.date, self.starts)
+        clock::at(self.held_on(), self.starts)
     }
 
     /// The moment the meeting ends (after which it is *held*).
     pub fn ends_at(&self) -> Zoned {
-        clock::at(self.date, self.ends)
+        clock::at(self.held_on(), self.ends)
     }
 }
 
@@ -84,7 +105,7 @@ pub struct ScheduleConfig {
 impl ScheduleConfig {
     /// The moment the agenda for `meeting` is due.
     pub fn agenda_due(&self, meeting: &MeetingConfig) -> Zoned {
-        let day = meeting.date - jiff::Span::new().days(self.agenda_days_before);
+        let day = meeting.held_on() - jiff::Span::new().days(self.agenda_days_before);
         clock::at(day, self.send_time)
     }
 }
@@ -255,8 +276,14 @@ fn read_meetings(
         return out;
     };
     for t in array.iter() {
-        r.unknown_keys(t, &["date", "starts", "ends", "place"], " i [[meeting]]");
+        r.unknown_keys(
+            t,
+            &["date", "starts", "ends", "place", "moved_to", "cancelled"],
+            " i [[meeting]]",
+        );
         let date = r.date(t, "date", true);
+        let moved_to = r.date(t, "moved_to", false);
+        let cancelled = r.boolean(t, "cancelled").is_some_and(|b| b.value);
         let starts = r.time(t, "starts", true);
         let ends = r.time(t, "ends", true);
         let place = r.string(t, "place", true);
@@ -294,11 +321,27 @@ fn read_meetings(
             );
             continue;
         }
+        if let Some(to) = &moved_to
+            && (to.value == date.value
+                || out.iter().any(|m| m.held_on() == to.value || m.date == to.value))
+        {
+            r.problem(
+                to.span.clone(),
+                format!(
+                    "mødet {} kan ikke flyttes til {}: der er allerede et møde den dag",
+                    date.value, to.value
+                ),
+                "vælg en anden dato, eller slet moved_to",
+            );
+            continue;
+        }
         out.push(MeetingConfig {
             date: date.value,
             starts: starts.value,
             ends: ends.value,
             place: place.value,
+            moved_to: moved_to.map(|m| m.value),
+            cancelled,
         });
     }
     out.sort_by_key(|m| m.date);

@@ -119,6 +119,24 @@ pub(crate) fn record(
         Error::Usage(format!("der er intet møde den {meeting} i council.toml"))
     })?;
     let kind = facts.next(kind);
+    let told = crate::told::Told::of(m);
+    if kind.is_meeting_notice() {
+        // A notice is a mail: it records what it tells and what members were told before.
+        let before = crate::told::last(facts.documents()).map(Box::new);
+        let json = crate::told::Told { before, ..told }.to_json();
+        let doc = NewDocument {
+            meeting,
+            kind,
+            file: String::new(),
+            sha256: sha256_hex(json.as_bytes()),
+            shown: Vec::new(),
+            late: false,
+            attendance: None,
+            told: Some(json),
+        };
+        let recipients = recipients(ctx.config, roster, meeting, kind, &doc.sha256);
+        return ledger.add_document(&doc, &recipients, ctx.clock.now().timestamp());
+    }
     let (data, shown) =
         document::data(&ctx.config.council, m, &facts, kind, Edition::Member)?;
     if kind.is_agenda_family() && shown.is_empty() {
@@ -142,6 +160,7 @@ pub(crate) fn record(
         shown,
         late,
         attendance: kind.is_minutes_family().then(|| facts.attendance_hash()),
+        told: kind.is_agenda_family().then(|| told.to_json()),
     };
     let recipients = recipients(ctx.config, roster, meeting, kind, &doc.sha256);
     ledger.add_document(&doc, &recipients, ctx.clock.now().timestamp())
@@ -222,25 +241,48 @@ impl Outgoing<'_> {
 
     /// The transport's name for one delivery (the `.eml` file name in a dry run).
     fn key(&self, d: &Delivery) -> String {
-        let stem = self.letter.file.trim_end_matches(".pdf");
+        let name = self.doc.kind.file_name(crate::kind::Edition::Member);
+        let stem = name.trim_end_matches(".pdf");
         format!("{}-{stem}-{}", self.doc.meeting, d.recipient)
     }
 }
 
 /// The mail of a recorded document, with its PDF read back and checked against the ledger.
 fn outgoing<'a>(ctx: Ctx, ledger: &Ledger, doc: &'a Document) -> Result<Outgoing<'a>> {
-    let pdf = crate::fs::read(&ctx.ws.root.join(&doc.file))?;
-    if sha256_hex(&pdf) != doc.sha256 {
-        return Err(Error::Usage(format!(
-            "`{}` er ændret siden den blev sendt; kkr sender ikke en anden udgave under samme navn",
-            doc.file
-        )));
-    }
-    let letter = document::letter(ctx.config, doc)?;
-    let m = ctx.config.meeting(doc.meeting).expect("letter checked the meeting");
-    let stamp = ledger.changed_at(doc.meeting)?.unwrap_or(doc.created_at);
-    let ics =
-        doc.kind.has_calendar().then(|| ics::calendar(&ctx.config.council, m, stamp));
+    let m = ctx.config.meeting(doc.meeting).ok_or_else(|| {
+        Error::Usage(format!("mødet {} er fjernet fra council.toml", doc.meeting))
+    })?;
+    let (pdf, letter) = if doc.kind.has_pdf() {
+        let pdf = crate::fs::read(&ctx.ws.root.join(&doc.file))?;
+        if sha256_hex(&pdf) != doc.sha256 {
+            return Err(Error::Usage(format!(
+                "`{}` er ændret siden den blev sendt; kkr sender ikke en anden udgave under samme navn",
+                doc.file
+            )));
+        }
+        (pdf, document::letter(ctx.config, doc)?)
+    } else {
+        (Vec::new(), crate::told::letter(ctx.config, m, doc))
+    };
+    let ics = if doc.kind.has_calendar() {
+        let docs = ledger.meeting_documents(doc.meeting)?;
+        let plan = document::plan(ledger, doc.meeting)?;
+        let titles = plan.list.iter().filter(|(s, _)| !s.item.withdrawn);
+        let titles: Vec<String> = titles
+            .enumerate()
+            .map(|(i, (s, _))| format!("{}. {}", i + 1, s.item.title))
+            .collect();
+        let invitation = ics::Invitation {
+            stamp: doc.created_at,
+            sequence: crate::told::sequence(&docs, doc),
+            cancel: doc.kind == crate::kind::DocKind::Cancellation,
+            organizer: &ctx.config.mail.from,
+            description: titles.join("\n"),
+        };
+        Some(ics::calendar(&ctx.config.council, m, &invitation))
+    } else {
+        None
+    };
     Ok(Outgoing { doc, letter, pdf, ics })
 }
 
@@ -386,7 +428,7 @@ pub(crate) fn resume(
                 recipients(ctx.config, roster, m.date, doc.kind, &doc.sha256);
             let added = ledger.add_recipients(doc.id, &recipients, now.timestamp())?;
             if added > 0 {
-                tracing::info!("{}: {added} nye modtagere fra members.csv", doc.file);
+                tracing::info!("{}: {added} nye modtagere fra members.csv", doc.name());
             }
             let s = deliver(ctx, ledger, mailer, transport, &doc)?;
             if s.sent + s.failed + s.retry > 0 {
@@ -401,7 +443,7 @@ pub(crate) fn resume(
                 };
                 tracing::info!(
                     "{}: {} mail {how}, {} fejlet, {} prøves igen senere",
-                    doc.file,
+                    doc.name(),
                     s.sent,
                     s.failed,
                     s.retry

@@ -274,6 +274,9 @@ impl Plan {
             held: self.held,
             released: self.released,
             attendance_rejected: false,
+            cancelled: false,
+            cancel_sent: false,
+            told_changed: false,
         }
     }
 
@@ -560,7 +563,7 @@ pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
         subject: edition::title(&config.council, m, doc.kind),
         council: config.council.name.clone(),
         phrase: doc.kind.phrase(),
-        when: crate::clock::danish_moment(m.date.to_datetime(m.starts)),
+        when: crate::clock::danish_moment(m.held_on().to_datetime(m.starts)),
         place: m.place.clone(),
         note,
         items: doc
@@ -569,12 +572,7 @@ pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
             .map(|s| MailItem { number: s.number, title: s.title.clone() })
             .collect(),
         file: doc.kind.file_name(Edition::Member),
-        reply_to: config
-            .mail
-            .reply_to
-            .as_ref()
-            .map(|r| r.email.to_string())
-            .unwrap_or_default(),
+        reply_to: crate::mail::reply_address(&config.mail),
         size_refused: false,
     })
 }

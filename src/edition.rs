@@ -90,7 +90,7 @@ pub fn title(council: &Council, meeting: &MeetingConfig, kind: DocKind) -> Strin
         "{draft}{} – {} {}",
         council.name,
         kind.phrase(),
-        clock::danish_date(meeting.date)
+        clock::danish_date(meeting.held_on())
     )
 }
 
@@ -142,7 +142,7 @@ pub fn build(input: &DocInput) -> DocData {
         "heading": input.kind.label(),
         "council": input.council.name,
         "date": m.date.to_string(),
-        "when": clock::danish_moment(m.date.to_datetime(m.starts)),
+        "when": clock::danish_moment(m.held_on().to_datetime(m.starts)),
         "time_range": format!("kl. {}–{}", clock::danish_time(m.starts), clock::danish_time(m.ends)),
         "place": m.place,
         "note": input.note,
@@ -332,12 +332,12 @@ mod tests {
     #[test]
     fn public_edition_data_has_nothing_of_closed_items() {
         let council = Council { name: "KKR Test".into(), slug: "kkr-test".into() };
-        let meeting = MeetingConfig {
-            date: jiff::civil::date(2027, 1, 28),
-            starts: jiff::civil::time(9, 0, 0, 0),
-            ends: jiff::civil::time(11, 0, 0, 0),
-            place: "Rådhuset".into(),
-        };
+        let meeting = MeetingConfig::new(
+            jiff::civil::date(2027, 1, 28),
+            jiff::civil::time(9, 0, 0, 0),
+            jiff::civil::time(11, 0, 0, 0),
+            "Rådhuset",
+        );
         let item = closed_item();
         let public = build(&input(&council, &meeting, &item, Edition::Public));
         for (path, bytes) in &public.files {

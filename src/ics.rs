@@ -1,4 +1,5 @@
-//! The meeting as an iCalendar invitation (METHOD:PUBLISH, Europe/Copenhagen, stable UID).
+//! The meeting as an iCalendar invitation (Europe/Copenhagen, stable UID): PUBLISH with a
+//! SEQUENCE one higher after every change notice, CANCEL when the meeting is cancelled.
 
 use std::fmt::Write;
 
@@ -14,26 +15,54 @@ pub(crate) fn uid(council: &Council, meeting: &MeetingConfig) -> String {
     format!("{}-{}@kkr", council.slug, meeting.date)
 }
 
-/// The invitation; `stamp` is when the meeting's content last changed.
+/// What one invitation says beyond the meeting itself.
+pub(crate) struct Invitation<'a> {
+    /// When it was made (the document's moment).
+    pub(crate) stamp: Timestamp,
+    /// The meeting notices sent so far, this one included: 0 for the agenda.
+    pub(crate) sequence: u32,
+    /// The meeting is cancelled: METHOD:CANCEL, STATUS:CANCELLED.
+    pub(crate) cancel: bool,
+    /// The council's From address.
+    pub(crate) organizer: &'a lettre::message::Mailbox,
+    /// The items' titles, one per line.
+    pub(crate) description: String,
+}
+
+/// The invitation of a meeting.
 pub(crate) fn calendar(
     council: &Council,
     meeting: &MeetingConfig,
-    stamp: Timestamp,
+    inv: &Invitation,
 ) -> String {
     let local = |t: jiff::civil::Time| {
-        meeting.date.to_datetime(t).strftime("%Y%m%dT%H%M%S").to_string()
+        meeting.held_on().to_datetime(t).strftime("%Y%m%dT%H%M%S").to_string()
     };
+    let method = if inv.cancel { "CANCEL" } else { "PUBLISH" };
     let mut out = String::new();
-    out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//KL//kkr//DA\r\nCALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n");
+    out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//KL//kkr//DA\r\nCALSCALE:GREGORIAN\r\n");
+    out.push_str(&format!("METHOD:{method}\r\n"));
     out.push_str(VTIMEZONE);
     out.push_str("BEGIN:VEVENT\r\n");
+    let organizer = match &inv.organizer.name {
+        Some(name) => format!(
+            "ORGANIZER;CN=\"{}\":mailto:{}",
+            name.replace('"', "'"),
+            inv.organizer.email
+        ),
+        None => format!("ORGANIZER:mailto:{}", inv.organizer.email),
+    };
     let lines = [
         format!("UID:{}", uid(council, meeting)),
-        format!("DTSTAMP:{}", stamp.strftime("%Y%m%dT%H%M%SZ")),
+        format!("SEQUENCE:{}", inv.sequence),
+        format!("DTSTAMP:{}", inv.stamp.strftime("%Y%m%dT%H%M%SZ")),
         format!("DTSTART;TZID=Europe/Copenhagen:{}", local(meeting.starts)),
         format!("DTEND;TZID=Europe/Copenhagen:{}", local(meeting.ends)),
         format!("SUMMARY:{}", escape(&format!("{} – møde", council.name))),
         format!("LOCATION:{}", escape(&meeting.place)),
+        organizer,
+        format!("STATUS:{}", if inv.cancel { "CANCELLED" } else { "CONFIRMED" }),
+        format!("DESCRIPTION:{}", escape(&inv.description)),
     ];
     for line in lines {
         fold(&mut out, &line);
@@ -81,14 +110,39 @@ mod tests {
     fn invitation_has_local_times_and_stable_uid() {
         let council =
             Council { name: "KKR Hovedstaden".into(), slug: "kkr-hovedstaden".into() };
-        let meeting = MeetingConfig {
-            date: jiff::civil::date(2027, 1, 28),
-            starts: jiff::civil::time(9, 0, 0, 0),
-            ends: jiff::civil::time(11, 30, 0, 0),
-            place: "Gentofte Rådhus, Bernstorffsvej 161, 2920 Charlottenlund".into(),
+        let meeting = MeetingConfig::new(
+            jiff::civil::date(2027, 1, 28),
+            jiff::civil::time(9, 0, 0, 0),
+            jiff::civil::time(11, 30, 0, 0),
+            "Gentofte Rådhus, Bernstorffsvej 161, 2920 Charlottenlund",
+        );
+        let organizer: lettre::message::Mailbox =
+            "KKR Hovedstaden <kkr@example.org>".parse().unwrap();
+        let inv = Invitation {
+            stamp: Timestamp::UNIX_EPOCH,
+            sequence: 0,
+            cancel: false,
+            organizer: &organizer,
+            description: "1. Godkendelse af dagsorden\n2. Sundhedsråd".into(),
         };
-        let ics = calendar(&council, &meeting, Timestamp::UNIX_EPOCH);
+        let ics = calendar(&council, &meeting, &inv);
         assert!(ics.contains("METHOD:PUBLISH\r\n"));
+        assert!(ics.contains("SEQUENCE:0\r\n") && ics.contains("STATUS:CONFIRMED\r\n"));
+        assert!(
+            ics.contains("ORGANIZER;CN=\"KKR Hovedstaden\":mailto:kkr@example.org\r\n")
+        );
+        assert!(
+            ics.contains("DESCRIPTION:1. Godkendelse af dagsorden\\n2. Sundhedsråd\r\n")
+        );
+        let cancel = calendar(
+            &council,
+            &meeting,
+            &Invitation { cancel: true, sequence: 2, ..inv },
+        );
+        assert!(
+            cancel.contains("METHOD:CANCEL\r\n")
+                && cancel.contains("STATUS:CANCELLED\r\n")
+        );
         assert!(ics.contains("UID:kkr-hovedstaden-2027-01-28@kkr\r\n"));
         assert!(ics.contains("DTSTART;TZID=Europe/Copenhagen:20270128T090000\r\n"));
         assert!(

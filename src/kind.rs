@@ -24,6 +24,11 @@ pub enum DocKind {
     /// Corrected minutes number N (from 1): a decision or the attendance changed after the
     /// minutes were sent (SPEC §3.4).
     MinutesCorrection(u32),
+    /// Notice number N that the meeting was moved or changed (day, time or place) after the
+    /// agenda was sent, with the calendar invitation updated (SPEC §3.5). Mail only.
+    MeetingChange(u32),
+    /// The notice that the meeting is cancelled, with a cancelling invitation. Mail only.
+    Cancellation,
 }
 
 /// Who the document is for.
@@ -45,8 +50,16 @@ pub enum Audience {
 }
 
 /// Every kind's name in the ledger, without its number.
-const NAMES: [&str; 6] =
-    ["draft", "agenda", "supplement", "correction", "minutes", "minutes-correction"];
+const NAMES: [&str; 8] = [
+    "draft",
+    "agenda",
+    "supplement",
+    "correction",
+    "minutes",
+    "minutes-correction",
+    "meeting-change",
+    "cancellation",
+];
 
 impl DocKind {
     /// The kind's name in the ledger and in the templates' data (`agenda`, `supplement`, …).
@@ -58,6 +71,8 @@ impl DocKind {
             Self::Correction(_) => NAMES[3],
             Self::Minutes => NAMES[4],
             Self::MinutesCorrection(_) => NAMES[5],
+            Self::MeetingChange(_) => NAMES[6],
+            Self::Cancellation => NAMES[7],
         }
     }
 
@@ -70,7 +85,10 @@ impl DocKind {
     /// Its number among the documents of its kind for a meeting (1 for the one-off kinds).
     pub fn seq(self) -> u32 {
         match self {
-            Self::Supplement(n) | Self::Correction(n) | Self::MinutesCorrection(n) => n,
+            Self::Supplement(n)
+            | Self::Correction(n)
+            | Self::MinutesCorrection(n)
+            | Self::MeetingChange(n) => n,
             _ => 1,
         }
     }
@@ -81,6 +99,7 @@ impl DocKind {
             Self::Supplement(_) => Self::Supplement(n),
             Self::Correction(_) => Self::Correction(n),
             Self::MinutesCorrection(_) => Self::MinutesCorrection(n),
+            Self::MeetingChange(_) => Self::MeetingChange(n),
             other => other,
         }
     }
@@ -95,9 +114,19 @@ impl DocKind {
         matches!(self, Self::Minutes | Self::MinutesCorrection(_))
     }
 
+    /// A notice about the meeting itself (moved, changed, cancelled): a mail without a PDF.
+    pub fn is_meeting_notice(self) -> bool {
+        matches!(self, Self::MeetingChange(_) | Self::Cancellation)
+    }
+
+    /// Whether its mail carries a PDF (every kind but the meeting notices).
+    pub fn has_pdf(self) -> bool {
+        !self.is_meeting_notice()
+    }
+
     /// A meeting has at most one document of this kind (its number is always 1).
     pub fn is_once(self) -> bool {
-        matches!(self, Self::Draft | Self::Agenda | Self::Minutes)
+        matches!(self, Self::Draft | Self::Agenda | Self::Minutes | Self::Cancellation)
     }
 
     /// The file name under `outbox/<meeting>/` for an edition.
@@ -110,6 +139,9 @@ impl DocKind {
             Self::Correction(n) => format!("rettet-dagsorden-{n}{public}.pdf"),
             Self::Minutes => format!("referat{public}.pdf"),
             Self::MinutesCorrection(n) => format!("rettet-referat-{n}{public}.pdf"),
+            // Mail only: the name is the mail's, never a file's.
+            Self::MeetingChange(n) => format!("moedeaendring-{n}"),
+            Self::Cancellation => "aflysning".into(),
         }
     }
 
@@ -144,6 +176,8 @@ impl DocKind {
             Self::Correction(n) => format!("Rettet dagsorden nr. {n}"),
             Self::Minutes => "Beslutningsreferat".into(),
             Self::MinutesCorrection(n) => format!("Rettet beslutningsreferat nr. {n}"),
+            Self::MeetingChange(n) => format!("Ændring af mødet nr. {n}"),
+            Self::Cancellation => "Aflysning af mødet".into(),
         }
     }
 
@@ -157,6 +191,8 @@ impl DocKind {
             Self::MinutesCorrection(n) => {
                 format!("rettet beslutningsreferat nr. {n} fra mødet")
             }
+            Self::MeetingChange(_) => "besked om ændring af mødet".into(),
+            Self::Cancellation => "besked om aflysning af mødet".into(),
         }
     }
 
@@ -170,15 +206,15 @@ impl DocKind {
         if self == Self::Draft { Audience::Nobody } else { Audience::Roster }
     }
 
-    /// Until when it may be sent: the agenda family only before the meeting starts (SPEC
-    /// §6); the minutes at any time after.
+    /// Until when it may be sent: the agenda family and the meeting notices only before the
+    /// meeting starts (SPEC §6); the minutes at any time after.
     pub fn sendable_until(self, meeting: &MeetingConfig) -> Option<Zoned> {
-        self.is_agenda_family().then(|| meeting.starts_at())
+        (self.is_agenda_family() || self.is_meeting_notice()).then(|| meeting.starts_at())
     }
 
     /// Whether its mail carries the meeting as a calendar invitation.
     pub fn has_calendar(self) -> bool {
-        self.is_agenda_family()
+        self.is_agenda_family() || self.is_meeting_notice()
     }
 
     /// The kind stored as `name` with number `seq` in the ledger.
@@ -189,6 +225,8 @@ impl DocKind {
             "correction" => Self::Correction(seq),
             "minutes" => Self::Minutes,
             "minutes-correction" => Self::MinutesCorrection(seq),
+            "meeting-change" => Self::MeetingChange(seq),
+            "cancellation" => Self::Cancellation,
             _ => return None,
         })
     }
@@ -226,18 +264,20 @@ impl FromSql for DocKind {
 mod tests {
     use super::*;
 
-    const ALL: [DocKind; 6] = [
+    const ALL: [DocKind; 8] = [
         DocKind::Draft,
         DocKind::Agenda,
         DocKind::Supplement(2),
         DocKind::Correction(11),
         DocKind::Minutes,
         DocKind::MinutesCorrection(3),
+        DocKind::MeetingChange(2),
+        DocKind::Cancellation,
     ];
 
     #[test]
     fn file_names_read_back_as_their_kind() {
-        for kind in ALL {
+        for kind in ALL.into_iter().filter(|k| k.has_pdf()) {
             for edition in [Edition::Member, Edition::Public] {
                 if kind == DocKind::Draft && edition == Edition::Public {
                     continue;
@@ -272,12 +312,12 @@ mod tests {
 
     #[test]
     fn only_the_agenda_family_has_a_deadline_and_a_calendar() {
-        let meeting = MeetingConfig {
-            date: jiff::civil::date(2027, 1, 28),
-            starts: jiff::civil::time(9, 0, 0, 0),
-            ends: jiff::civil::time(11, 0, 0, 0),
-            place: "Rådhuset".into(),
-        };
+        let meeting = MeetingConfig::new(
+            jiff::civil::date(2027, 1, 28),
+            jiff::civil::time(9, 0, 0, 0),
+            jiff::civil::time(11, 0, 0, 0),
+            "Rådhuset",
+        );
         assert_eq!(DocKind::Agenda.sendable_until(&meeting), Some(meeting.starts_at()));
         assert!(DocKind::Correction(1).has_calendar());
         assert_eq!(DocKind::Minutes.sendable_until(&meeting), None);

@@ -42,6 +42,7 @@ pub mod site;
 mod smtp;
 mod spanned;
 pub mod term;
+pub mod told;
 mod unread;
 mod watch;
 pub mod workspace;

@@ -80,6 +80,11 @@ pub struct Letter {
     pub size_refused: bool,
 }
 
+/// The address replies go to (`[mail] reply_to`), or `""`, as the letters show it.
+pub fn reply_address(config: &MailConfig) -> String {
+    config.reply_to.as_ref().map(|r| r.email.to_string()).unwrap_or_default()
+}
+
 /// Per-recipient template data.
 #[derive(Serialize)]
 struct View<'a> {
@@ -183,15 +188,18 @@ impl Mailer {
         let pdf_type = ContentType::parse("application/pdf").expect("valid content type");
         let mut body =
             MultiPart::mixed().multipart(MultiPart::alternative_plain_html(text, html));
-        if too_large.is_empty() {
+        if too_large.is_empty() && !pdf.is_empty() {
             let attachment =
                 Attachment::new(letter.file.clone()).body(pdf.to_vec(), pdf_type);
             body = body.singlepart(attachment);
         }
         if let Some(ics) = ics {
-            let ics_type =
-                ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
-                    .expect("valid content type");
+            let method =
+                if ics.contains("\r\nMETHOD:CANCEL\r\n") { "CANCEL" } else { "PUBLISH" };
+            let ics_type = ContentType::parse(&format!(
+                "text/calendar; charset=utf-8; method={method}"
+            ))
+            .expect("valid content type");
             body = body.singlepart(
                 Attachment::new("moede.ics".into()).body(ics.to_owned(), ics_type),
             );

@@ -226,7 +226,7 @@ fn before_agenda(
         if plan.sent || plan.held || plan.released {
             continue;
         }
-        let meeting = clock::danish_date(m.date);
+        let meeting = clock::danish_date(m.held_on());
         let moment = clock::danish_moment(due.datetime());
         let key = format!("before:{}", m.date);
         let items: Vec<String> = plan
@@ -287,7 +287,7 @@ fn schedule_events(ctx: Ctx, facts: &[MeetingFacts], events: &mut Vec<Event>) {
     let now = ctx.clock.now();
     for (m, facts) in facts {
         let plan = facts.plan();
-        let meeting = clock::danish_date(m.date);
+        let meeting = clock::danish_date(m.held_on());
         let due = clock::danish_moment(ctx.config.schedule.agenda_due(m).datetime());
         let starts = clock::danish_moment(m.starts_at().datetime());
         if plan.held && now < m.starts_at() {
@@ -402,7 +402,7 @@ fn failure(
     }
     let data = Failures {
         council: &ctx.config.council.name,
-        file: &doc.file,
+        file: &doc.name(),
         failed: failed
             .iter()
             .map(|d| Failed {
@@ -415,7 +415,8 @@ fn failure(
         total: deliveries.len(),
     };
     let text = mailer.text("failures", &data)?;
-    let file = doc.file.rsplit('/').next().unwrap_or(&doc.file);
+    let name = doc.name();
+    let file = name.rsplit('/').next().unwrap_or(&name);
     Ok(Some(Event::new(
         format!("failed:{}", doc.id),
         format!("Fejl ved udsendelse: {file} til mødet {}", doc.meeting),

@@ -30,6 +30,12 @@ pub struct MeetingState {
     pub held: bool,
     /// The agenda was released by an approval or `kkr approve`: it goes now.
     pub released: bool,
+    /// The meeting is cancelled in `council.toml`.
+    pub cancelled: bool,
+    /// The members were told it is cancelled.
+    pub cancel_sent: bool,
+    /// Its day, time or place differs from what the members were last told.
+    pub told_changed: bool,
     /// An attendance file of the meeting lies rejected in `inbox/afvist/` with no newer one
     /// accepted: the minutes wait (SPEC §6).
     pub attendance_rejected: bool,
@@ -71,6 +77,16 @@ pub enum Job {
         /// The meeting.
         meeting: Date,
     },
+    /// Tell every roster row the meeting was moved or changed, with the invitation updated.
+    SendMeetingChange {
+        /// The meeting.
+        meeting: Date,
+    },
+    /// Tell every roster row the meeting is cancelled, with a cancelling invitation.
+    SendCancellation {
+        /// The meeting.
+        meeting: Date,
+    },
 }
 
 impl Job {
@@ -82,7 +98,9 @@ impl Job {
             | Self::SendSupplement { meeting }
             | Self::SendCorrection { meeting }
             | Self::SendMinutes { meeting }
-            | Self::SendMinutesCorrection { meeting } => *meeting,
+            | Self::SendMinutesCorrection { meeting }
+            | Self::SendMeetingChange { meeting }
+            | Self::SendCancellation { meeting } => *meeting,
         }
     }
 }
@@ -102,6 +120,8 @@ pub enum AgendaStatus {
     Empty(Zoned),
     /// Held: the moment came with no items; it goes when released (SPEC §6).
     Held,
+    /// The meeting is cancelled: nothing more is sent for it.
+    Cancelled,
 }
 
 /// The agenda status of one meeting.
@@ -114,7 +134,9 @@ pub fn agenda_status(
     let m = config.meeting(meeting)?;
     let due = config.schedule.agenda_due(m);
     let moment_came = *now >= due || state.released;
-    Some(if state.agenda_sent {
+    Some(if m.cancelled {
+        AgendaStatus::Cancelled
+    } else if state.agenda_sent {
         AgendaStatus::Sent
     } else if *now >= m.starts_at() {
         AgendaStatus::Missed
@@ -140,6 +162,13 @@ pub fn due(
     let mut jobs = Vec::new();
     for m in &config.meetings {
         let s = state(m.date);
+        if m.cancelled {
+            // Told once, if the agenda had told them of it; then nothing more.
+            if s.agenda_sent && !s.cancel_sent && *now < m.starts_at() {
+                jobs.push(Job::SendCancellation { meeting: m.date });
+            }
+            continue;
+        }
         let status = agenda_status(now, config, m.date, s);
         if status == Some(AgendaStatus::Due) {
             let moment = config.schedule.agenda_due(m);
@@ -161,6 +190,9 @@ pub fn due(
             }
         } else if s.agenda_sent && *now < m.starts_at() {
             // Nothing is sent once the meeting has started.
+            if s.told_changed {
+                jobs.push(Job::SendMeetingChange { meeting: m.date });
+            }
             if s.new_items > 0 {
                 jobs.push(Job::SendSupplement { meeting: m.date });
             }
@@ -181,7 +213,7 @@ pub fn next_due(
     config
         .meetings
         .iter()
-        .filter(|m| !state(m.date).agenda_sent)
+        .filter(|m| !m.cancelled && !state(m.date).agenda_sent)
         .map(|m| config.schedule.agenda_due(m))
         .filter(|t| t > now)
         .min()

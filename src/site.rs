@@ -56,6 +56,10 @@ pub struct SiteMeeting {
     pub items: Vec<PublicItem>,
     /// Its published files.
     pub files: Vec<SiteFile>,
+    /// The meeting is cancelled (aflyst).
+    pub cancelled: bool,
+    /// The day it was first set for, when it was moved.
+    pub moved_from: Option<jiff::civil::Date>,
 }
 
 /// Escapes text for HTML and XML.
@@ -104,6 +108,15 @@ pub fn index_html(council: &str, meetings: &[SiteMeeting]) -> String {
             clock::danish_time(m.ends.time()),
             esc(&m.place)
         );
+        if m.cancelled {
+            h.push_str("<p><strong>Mødet er aflyst.</strong></p>\n");
+        } else if let Some(from) = m.moved_from {
+            let _ = writeln!(
+                h,
+                "<p><strong>Mødet er flyttet fra {}.</strong></p>",
+                esc(&clock::danish_long_date(from))
+            );
+        }
         for f in &m.files {
             let corrected = if f.revision > 1 { " (rettet)" } else { "" };
             let _ = writeln!(
@@ -209,6 +222,7 @@ pub fn meetings_json(council: &str, base: &str, meetings: &[SiteMeeting]) -> Str
                 "name": format!("Møde i {council} {}", clock::danish_date(m.starts.date())),
                 "start": m.starts.timestamp().to_zoned(m.starts.time_zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
                 "end": m.ends.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+                "cancelled": m.cancelled,
                 "location": { "type": "https://schema.oparl.org/1.1/Location", "description": m.place },
                 "agendaItem": m.items.iter().map(|i| json!({
                     "type": "https://schema.oparl.org/1.1/AgendaItem",
@@ -272,6 +286,8 @@ mod tests {
                 published_at: Timestamp::UNIX_EPOCH,
                 first_at: Timestamp::UNIX_EPOCH,
             }],
+            cancelled: false,
+            moved_from: None,
         }
     }
 

@@ -166,12 +166,12 @@ fn check_templates(ws: &Workspace, config: &crate::config::Config) -> Vec<String
         out.push(format!("{e}\n"));
     }
     let meeting =
-        config.meetings.first().cloned().unwrap_or(crate::config::MeetingConfig {
-            date: jiff::civil::date(2027, 1, 28),
-            starts: jiff::civil::time(9, 0, 0, 0),
-            ends: jiff::civil::time(11, 0, 0, 0),
-            place: "Rådhuset".into(),
-        });
+        config.meetings.first().cloned().unwrap_or(crate::config::MeetingConfig::new(
+            jiff::civil::date(2027, 1, 28),
+            jiff::civil::time(9, 0, 0, 0),
+            jiff::civil::time(11, 0, 0, 0),
+            "Rådhuset",
+        ));
     let item = Item {
         id: "skabelonprøve".into(),
         meeting: meeting.date,

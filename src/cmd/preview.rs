@@ -51,8 +51,10 @@ pub(crate) fn preview(env: &Env, cmd: &PreviewCommand) -> Result<u8> {
     let mut shown = Vec::new();
     for doc in &made {
         let name = doc.kind.file_name(crate::kind::Edition::Member);
-        let pdf = crate::fs::read(&council.ws.root.join(&doc.file))?;
-        crate::fs::write_atomic(&out.join(&name), &pdf)?;
+        if doc.kind.has_pdf() {
+            let pdf = crate::fs::read(&council.ws.root.join(&doc.file))?;
+            crate::fs::write_atomic(&out.join(&name), &pdf)?;
+        }
         let stem = name.trim_end_matches(".pdf");
         let eml = council.ws.mail_dir().join(format!("{meeting}-{stem}-{first}.eml"));
         if let Ok(bytes) = std::fs::read(&eml) {

@@ -51,9 +51,14 @@ pub(crate) struct MeetingStatus {
     pub(crate) starts: String,
     /// Items on the agenda.
     pub(crate) items: usize,
-    /// `scheduled`, `due`, `sent`, `missed`, `empty` or `held` (no items at the send moment;
-    /// it goes when released).
+    /// `scheduled`, `due`, `sent`, `missed`, `empty`, `held` (no items at the send moment;
+    /// it goes when released) or `cancelled`.
     pub(crate) agenda: &'static str,
+    /// The day it was moved to, if it was (`moved_to`).
+    pub(crate) moved_to: Option<String>,
+    /// What the members are owed or were told of the meeting itself: `cancel-sent`,
+    /// `cancel-owed`, `change-owed` (moved or changed since they were told) or `""`.
+    pub(crate) told: &'static str,
     /// When the agenda is (or was) due, local time.
     pub(crate) agenda_due: String,
     /// The documents made.
@@ -138,9 +143,11 @@ pub(crate) fn collect_status(
     for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
         let (state, docs, minutes_wait_for, unmade) = match &ledger {
             Some(l) => {
-                let plan = crate::document::plan(l, m.date)?;
+                let mut state = crate::document::plan(l, m.date)?.state();
+                let docs = l.meeting_documents(m.date)?;
+                crate::told::apply(&mut state, m, &docs);
                 let waiting = crate::inbox::unresolved_attendance(ws, l, m.date)?;
-                (plan.state(), l.meeting_documents(m.date)?, waiting, l.unmade(m.date)?)
+                (state, docs, waiting, l.unmade(m.date)?)
             }
             None => (MeetingState::default(), Vec::new(), Vec::new(), Vec::new()),
         };
@@ -151,36 +158,22 @@ pub(crate) fn collect_status(
             Some(AgendaStatus::Missed) => "missed",
             Some(AgendaStatus::Sent) => "sent",
             Some(AgendaStatus::Held) => "held",
+            Some(AgendaStatus::Cancelled) => "cancelled",
         };
-        let mut documents = Vec::new();
-        for doc in docs {
-            let deliveries = match &ledger {
-                Some(l) => l.deliveries(doc.id)?,
-                None => Vec::new(),
-            };
-            documents.push(DocumentStatus {
-                file: doc.file,
-                created_at: local(doc.created_at).to_string(),
-                late: doc.late,
-                deliveries: deliveries
-                    .into_iter()
-                    .map(|d| DeliveryStatus {
-                        name: d.name,
-                        email: d.recipient,
-                        state: d.state.as_str(),
-                        attempts: d.attempts,
-                        error: d.last_error,
-                        updated_at: local(d.updated_at).to_string(),
-                    })
-                    .collect(),
-            });
-        }
+        let documents = documents_status(ledger.as_ref(), docs)?;
         meetings.push(MeetingStatus {
             date: m.date.to_string(),
             starts: m.starts_at().to_string(),
             items: state.items,
             agenda,
             agenda_due: config.schedule.agenda_due(m).to_string(),
+            moved_to: m.moved_to.map(|d| d.to_string()),
+            told: match (state.cancelled, state.cancel_sent, state.told_changed) {
+                (true, true, _) => "cancel-sent",
+                (true, false, _) if state.agenda_sent => "cancel-owed",
+                (false, _, true) => "change-owed",
+                _ => "",
+            },
             documents,
             minutes_wait_for,
             unmade: unmade
@@ -215,6 +208,37 @@ pub(crate) fn collect_status(
             .map(|u| UnreadStatus { file: format!("inbox/{}", u.rel), fix: u.fix })
             .collect(),
     })
+}
+
+/// Each document of a meeting with its deliveries, as `status` shows them.
+fn documents_status(
+    ledger: Option<&Ledger>,
+    docs: Vec<crate::ledger::Document>,
+) -> Result<Vec<DocumentStatus>> {
+    let mut documents = Vec::new();
+    for doc in docs {
+        let deliveries = match ledger {
+            Some(l) => l.deliveries(doc.id)?,
+            None => Vec::new(),
+        };
+        documents.push(DocumentStatus {
+            file: doc.name(),
+            created_at: local(doc.created_at).to_string(),
+            late: doc.late,
+            deliveries: deliveries
+                .into_iter()
+                .map(|d| DeliveryStatus {
+                    name: d.name,
+                    email: d.recipient,
+                    state: d.state.as_str(),
+                    attempts: d.attempts,
+                    error: d.last_error,
+                    updated_at: local(d.updated_at).to_string(),
+                })
+                .collect(),
+        });
+    }
+    Ok(documents)
 }
 
 fn moment(zoned: &str) -> String {
@@ -290,12 +314,50 @@ pub(crate) fn status(
     Ok(0)
 }
 
+/// What the members were told of the meeting itself, or are owed.
+fn print_told(m: &MeetingStatus) {
+    match m.told {
+        "cancel-sent" => crate::outln!(
+            "  AFLYST: medlemmerne har fået besked; der sendes ikke mere om mødet"
+        ),
+        "cancel-owed" => crate::outln!(
+            "  AFLYST: medlemmerne får besked ved næste kørsel; derefter sendes intet mere"
+        ),
+        "change-owed" => crate::outln!(
+            "  ÆNDRET efter udsendelsen: medlemmerne får besked med opdateret kalenderinvitation ved næste kørsel"
+        ),
+        _ => {}
+    }
+}
+
 /// One meeting of `kkr status`: its agenda, what waits, and each document's deliveries
 /// (every recipient with `all`, else the failed ones).
 fn print_meeting(m: &MeetingStatus, all: bool) {
-    crate::outln!("\nMøde {} ({}), {} punkter", m.date, moment(&m.starts), m.items);
+    match &m.moved_to {
+        Some(_) => crate::outln!(
+            "\nMøde {} (flyttet til {}), {} punkter",
+            m.date,
+            moment(&m.starts),
+            m.items
+        ),
+        None => {
+            crate::outln!(
+                "\nMøde {} ({}), {} punkter",
+                m.date,
+                moment(&m.starts),
+                m.items
+            )
+        }
+    }
     let due = moment(&m.agenda_due);
+    print_told(m);
     match m.agenda {
+        "cancelled" if m.told.is_empty() => {
+            crate::outln!(
+                "  AFLYST: dagsordenen var ikke sendt, så ingen skal have besked; der sendes intet"
+            )
+        }
+        "cancelled" => {}
         "scheduled" => crate::outln!("  dagsorden: sendes {due}"),
         "empty" => {
             crate::outln!("  dagsorden: ingen punkter endnu (udsendelse {due})")

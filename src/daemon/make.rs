@@ -64,7 +64,9 @@ impl Council {
     pub(super) fn jobs(&self, force: Option<Force>) -> Vec<Job> {
         let now = self.clock.now();
         let mut jobs = schedule::due(&now, &self.config, &|m| self.state(m));
+        let cancelled = |m: Date| self.config.meeting(m).is_some_and(|c| c.cancelled);
         match force {
+            Some(Force { meeting, .. }) if cancelled(meeting) => {}
             Some(Force { meeting, minutes: false })
                 if !self.state(meeting).agenda_sent =>
             {
@@ -106,6 +108,10 @@ impl Council {
             Job::SendMinutesCorrection { meeting } => {
                 (meeting, DocKind::MinutesCorrection(1), false)
             }
+            Job::SendMeetingChange { meeting } => {
+                (meeting, DocKind::MeetingChange(1), false)
+            }
+            Job::SendCancellation { meeting } => (meeting, DocKind::Cancellation, false),
         };
         if late {
             tracing::warn!(
@@ -134,7 +140,7 @@ impl Council {
                 return Err(e);
             }
         };
-        tracing::info!("{}: lavet til {} modtagere", doc.file, roster.len());
+        tracing::info!("{}: lavet til {} modtagere", doc.name(), roster.len());
         Ok(())
     }
 

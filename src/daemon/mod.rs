@@ -177,6 +177,12 @@ impl Council {
         if state.items > 0 && state.decided && !state.minutes_sent {
             state.attendance_rejected = !self.unresolved_attendance(meeting).is_empty();
         }
+        if let Some(m) = self.config.meeting(meeting)
+            && (state.agenda_sent || m.cancelled)
+        {
+            let docs = self.ledger.meeting_documents(meeting).unwrap_or_default();
+            crate::told::apply(&mut state, m, &docs);
+        }
         state
     }
 

@@ -10,8 +10,7 @@ use crate::error::Result;
 use crate::kind::DocKind;
 
 /// The columns of a document row, in the order [`document`] reads them.
-const DOC_COLUMNS: &str =
-    "id, meeting, kind, file, sha256, created_at, late, items, summary_at, attendance";
+const DOC_COLUMNS: &str = "id, meeting, kind, file, sha256, created_at, late, items, summary_at, attendance, told";
 
 /// The columns of a delivery row, in the order [`delivery`] reads them.
 const DELIVERY_COLUMNS: &str = "document, recipient, name, message_id, state, attempts, last_error, updated_at, next_at, generation";
@@ -40,6 +39,21 @@ pub struct Document {
     /// For the minutes family: a hash of the attendance it showed (`""` for none); `None`
     /// for other kinds and for minutes made before kkr recorded it.
     pub attendance: Option<String>,
+    /// What it told of the meeting's day, time and place (JSON of `crate::told::Told`), for
+    /// the agenda family and the meeting notices.
+    pub told: Option<String>,
+}
+
+impl Document {
+    /// How logs, notices and `status` name it: its file, or for a mail without a PDF (a
+    /// meeting notice) its Danish label.
+    pub fn name(&self) -> String {
+        if self.file.is_empty() {
+            format!("{} (mail)", self.kind.label())
+        } else {
+            self.file.clone()
+        }
+    }
 }
 
 /// An item as a sent document showed it.
@@ -194,8 +208,8 @@ impl Ledger {
         let tx = self.conn.transaction()?;
         let items = serde_json::to_string(&doc.shown).expect("entries serialize");
         tx.execute(
-            "INSERT INTO documents (meeting, kind, seq, file, sha256, items, created_at, late, attendance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![doc.meeting.to_string(), doc.kind, doc.kind.seq(), doc.file, doc.sha256, items, now.to_string(), doc.late, doc.attendance],
+            "INSERT INTO documents (meeting, kind, seq, file, sha256, items, created_at, late, attendance, told) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![doc.meeting.to_string(), doc.kind, doc.kind.seq(), doc.file, doc.sha256, items, now.to_string(), doc.late, doc.attendance, doc.told],
         )?;
         let id = tx.last_insert_rowid();
         for (recipient, name, message_id) in recipients {
@@ -277,6 +291,8 @@ pub struct NewDocument {
     pub late: bool,
     /// For the minutes family: a hash of the attendance it shows.
     pub attendance: Option<String>,
+    /// What it tells of the meeting's day, time and place (JSON).
+    pub told: Option<String>,
 }
 
 fn document(r: &rusqlite::Row) -> rusqlite::Result<Document> {
@@ -291,6 +307,7 @@ fn document(r: &rusqlite::Row) -> rusqlite::Result<Document> {
         shown: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
         summary_at: r.get::<_, Option<String>>(8)?.map(ts),
         attendance: r.get(9)?,
+        told: r.get(10)?,
     })
 }
 

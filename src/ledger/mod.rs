@@ -131,6 +131,12 @@ CREATE TABLE unmade (
     "
 ALTER TABLE documents ADD COLUMN attendance TEXT;
 ",
+    // What members were told of the meeting's day, time and place with each document that
+    // told them (JSON, `crate::told::Told`): a change after the agenda gives a notice.
+    // NULL for documents made before, which are never compared.
+    "
+ALTER TABLE documents ADD COLUMN told TEXT;
+",
 ];
 
 mod documents;
@@ -304,6 +310,7 @@ mod tests {
         let t = Timestamp::UNIX_EPOCH;
         let doc = NewDocument {
             attendance: None,
+            told: None,
             meeting: jiff::civil::date(2027, 1, 28),
             kind: DocKind::Agenda,
             file: "outbox/2027-01-28/dagsorden.pdf".into(),

@@ -164,10 +164,10 @@ impl Publisher {
         if let Some(e) = failed {
             return Err(e);
         }
-        let site_missing = !published.iter().any(|p| p.meeting.is_empty());
-        let any_public = !ledger.publications()?.is_empty();
-        if any_public && (uploaded > 0 || force || site_missing) {
-            uploaded += upload_site(ctx.config, config, ledger, &mut target, now)?;
+        // The site files follow what they show (a new document, a cancelled or moved
+        // meeting): each is uploaded when its bytes differ from those published.
+        if !ledger.publications()?.is_empty() {
+            uploaded += upload_site(ctx.config, config, ledger, &mut target, force, now)?;
         }
         Ok(uploaded)
     }
@@ -281,14 +281,16 @@ impl Publisher {
 }
 
 /// Uploads the site files (`index.html`, `feed.atom`, `meetings.json`) made from what has
-/// been published; returns how many.
+/// been published, those whose bytes changed (all with `force`); returns how many.
 fn upload_site(
     config: &Config,
     publish: &PublishConfig,
     ledger: &mut Ledger,
     target: &mut Lazy,
+    force: bool,
     now: Timestamp,
 ) -> Result<usize> {
+    let published = ledger.publications()?;
     let meetings = site_meetings(config, ledger)?;
     let base = publish.base_url.clone().unwrap_or_default();
     let council = &config.council.name;
@@ -300,13 +302,20 @@ fn upload_site(
         ),
         ("meetings.json", crate::site::meetings_json(council, &base, &meetings)),
     ];
-    let t = target.get()?;
+    let mut uploaded = 0;
     for (name, text) in &site {
-        t.upload(name, text.as_bytes())?;
         let sha = sha256_hex(text.as_bytes());
+        let same = published
+            .iter()
+            .any(|p| p.meeting.is_empty() && p.name == *name && p.sha256 == sha);
+        if same && !force {
+            continue;
+        }
+        target.get()?.upload(name, text.as_bytes())?;
         ledger.record_publication("", name, (&sha, None), text.len() as u64, now)?;
+        uploaded += 1;
     }
-    Ok(site.len())
+    Ok(uploaded)
 }
 
 /// The public site's meetings, from what has been published. Decisions appear only once
@@ -344,6 +353,8 @@ fn site_meetings(config: &Config, ledger: &Ledger) -> Result<Vec<SiteMeeting>> {
             place: m.place.clone(),
             items,
             files,
+            cancelled: m.cancelled,
+            moved_from: m.moved_to.map(|_| m.date),
         });
     }
     Ok(out)

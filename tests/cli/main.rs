@@ -11,6 +11,7 @@ mod disk;
 mod held;
 mod hostile;
 mod init;
+mod meeting_life;
 mod minutes;
 mod preview;
 mod rehearsal;

@@ -11,6 +11,9 @@ use crate::config::{Config, is_header_safe};
 use crate::report::{Lines, Problem};
 use crate::spanned::{At, TomlReader};
 
+mod attendance;
+pub use attendance::{Attendance, check_attendance};
+
 /// Largest item file taken in.
 pub const MAX_ITEM_BYTES: u64 = 1 << 20;
 /// Longest title, in Unicode code points.
@@ -312,6 +315,32 @@ pub(crate) fn read_meeting(
     config: &Config,
 ) -> Option<At<Date>> {
     let meeting = r.date(t, "meeting", true);
+    let moved = meeting.as_ref().and_then(|m| {
+        config.meetings.iter().find(|c| c.moved_to == Some(m.value) && c.date != m.value)
+    });
+    if let (Some(m), Some(moved)) = (&meeting, moved) {
+        r.problem(
+            m.span.clone(),
+            format!(
+                "mødet den {} er mødet {}, som er flyttet dertil",
+                m.value, moved.date
+            ),
+            format!(
+                "et møde beholder sin første dato: skriv meeting = \"{}\"",
+                moved.date
+            ),
+        );
+        return None;
+    }
+    if let Some(m) = &meeting
+        && config.meeting(m.value).is_some_and(|c| c.cancelled)
+    {
+        r.problem(
+            m.span.clone(),
+            format!("mødet {} er aflyst (cancelled = true i council.toml); der sendes ikke mere om det", m.value),
+            "læg punktet på et andet møde, eller slet cancelled i council.toml, hvis mødet alligevel holdes",
+        );
+    }
     if let Some(m) = &meeting
         && config.meeting(m.value).is_none()
     {
@@ -531,59 +560,6 @@ fn read_decision(
         text: text?.value.trim().to_owned(),
         public_text: public_text.map(|p| p.value.trim().to_owned()).unwrap_or_default(),
     })
-}
-
-/// An attendance file: who sent apologies (afbud) and who else took part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attendance {
-    /// The meeting.
-    pub meeting: Date,
-    /// Names, as in members.csv.
-    pub absent: Vec<String>,
-    /// Guests, free text.
-    pub guests: Vec<String>,
-}
-
-/// Parses and checks an attendance file against the roster's names.
-pub fn check_attendance(
-    bytes: &[u8],
-    config: &Config,
-    names: &[String],
-) -> Result<Attendance, Vec<Problem>> {
-    let text = as_text(bytes).map_err(|p| vec![p])?;
-    let mut r = TomlReader::new(text, 0);
-    let Some(doc) = r.parse(text) else { return Err(r.problems) };
-    let t = doc.as_table();
-    r.unknown_keys(t, &["meeting", "absent", "guests"], "");
-    let meeting = read_meeting(&mut r, t, config);
-    let absent = r.strings(t, "absent");
-    for a in &absent {
-        if !names.iter().any(|n| n == a.value.trim()) {
-            r.problem(
-                a.span.clone(),
-                format!("\"{}\" står ikke i members.csv", a.value),
-                "skriv navnet præcis som i members.csv",
-            );
-        }
-    }
-    let guests = r.strings(t, "guests");
-    for g in &guests {
-        if !is_header_safe(&g.value) || g.value.chars().count() > MAX_TITLE_CHARS {
-            r.problem(
-                g.span.clone(),
-                "gæstens navn er for langt eller indeholder linjeskift",
-                "skriv én gæst pr. tekst",
-            );
-        }
-    }
-    match meeting {
-        Some(m) if r.problems.is_empty() => Ok(Attendance {
-            meeting: m.value,
-            absent: absent.into_iter().map(|a| a.value.trim().to_owned()).collect(),
-            guests: guests.into_iter().map(|g| g.value.trim().to_owned()).collect(),
-        }),
-        _ => Err(r.problems),
-    }
 }
 
 #[cfg(test)]
