@@ -141,6 +141,7 @@ fn data(
         edition,
         note: String::new(),
         changed_at: at,
+        approved: None,
     })
 }
 

@@ -49,11 +49,12 @@ pub fn check_approval(
     let meeting = crate::item::read_meeting(&mut r, t, config);
     let approves = r.string(t, "approve", true).and_then(|a| match a.value.as_str() {
         "dagsorden" => Some(Approves::Agenda),
+        "referat" if config.schedule.minutes_approval => Some(Approves::Minutes),
         "referat" => {
             r.problem(
                 a.span,
-                "referatet skal ikke godkendes: det sendes, så snart alle punkter har en beslutning",
-                "fjern filen; kun en tilbageholdt dagsorden godkendes (approve = \"dagsorden\")",
+                "referatet skal ikke godkendes i dette råd: det sendes, så snart alle punkter har en beslutning",
+                "fjern filen, eller sæt minutes_approval = true under [schedule] i council.toml",
             );
             None
         }

@@ -98,6 +98,8 @@ pub struct ScheduleConfig {
     pub send_time: Time,
     /// Whether minutes go out by themselves once every item has its decision.
     pub minutes_after_decisions: bool,
+    /// The minutes wait for the chair's approval (SPEC §3.4).
+    pub minutes_approval: bool,
     /// Hours before the agenda's moment the secretariat is told what goes (0: not told).
     pub notice_hours_before: i64,
 }
@@ -198,13 +200,11 @@ impl Config {
         let Some(doc) = r.parse(text) else { return Err(r.problems) };
         let root = doc.as_table();
         r.unknown_keys(root, &["council", "meeting", "schedule", "mail", "publish"], "");
-
         let council = read_council(&mut r, root);
         let meetings = read_meetings(&mut r, root);
         let schedule = read_schedule(&mut r, root);
         let mail = read_mail(&mut r, root, council.as_ref());
         let publish = read_publish(&mut r, root);
-
         match (council, schedule, mail) {
             (Some(council), Some(schedule), Some(mail)) if r.problems.is_empty() => {
                 Ok(Self { council, meetings, schedule, mail, publish: publish.flatten() })
@@ -261,6 +261,9 @@ fn read_council(r: &mut TomlReader, root: &dyn toml_edit::TableLike) -> Option<C
     Some(Council { name: name?.value.trim().to_owned(), slug: slug?.value })
 }
 
+const MEETING_KEYS: [&str; 6] =
+    ["date", "starts", "ends", "place", "moved_to", "cancelled"];
+
 fn read_meetings(
     r: &mut TomlReader,
     root: &dyn toml_edit::TableLike,
@@ -276,11 +279,7 @@ fn read_meetings(
         return out;
     };
     for t in array.iter() {
-        r.unknown_keys(
-            t,
-            &["date", "starts", "ends", "place", "moved_to", "cancelled"],
-            " i [[meeting]]",
-        );
+        r.unknown_keys(t, &MEETING_KEYS, " i [[meeting]]");
         let date = r.date(t, "date", true);
         let moved_to = r.date(t, "moved_to", false);
         let cancelled = r.boolean(t, "cancelled").is_some_and(|b| b.value);
@@ -356,6 +355,7 @@ fn read_schedule(
         agenda_days_before: 7,
         send_time: jiff::civil::time(9, 0, 0, 0),
         minutes_after_decisions: true,
+        minutes_approval: false,
         notice_hours_before: 24,
     };
     let Some(t) = r.table(root, "schedule") else { return Some(s) };
@@ -363,6 +363,7 @@ fn read_schedule(
         "agenda_days_before",
         "send_time",
         "minutes_after_decisions",
+        "minutes_approval",
         "notice_hours_before",
     ];
     r.unknown_keys(t, &known, " i [schedule]");
@@ -390,6 +391,9 @@ fn read_schedule(
     }
     if let Some(time) = r.time(t, "send_time", false) {
         s.send_time = time.value;
+    }
+    if let Some(b) = r.boolean(t, "minutes_approval") {
+        s.minutes_approval = b.value;
     }
     if let Some(b) = r.boolean(t, "minutes_after_decisions") {
         s.minutes_after_decisions = b.value;

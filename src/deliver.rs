@@ -86,8 +86,14 @@ fn recipients(
     kind: DocKind,
     sha256: &str,
 ) -> Vec<(String, String, String)> {
+    use crate::kind::Audience;
+    use crate::roster::Role;
+    let approver = |m: &&Member| {
+        matches!(m.role, Role::Formand | Role::Naestformand | Role::Sekretariat)
+    };
     roster
         .iter()
+        .filter(|m| kind.audience() != Audience::Approvers || approver(m))
         .map(|m| {
             let email = m.email.to_string();
             let id = message_id(config, meeting, kind, sha256, &email, 0);
@@ -159,7 +165,8 @@ pub(crate) fn record(
         sha256: sha256_hex(&pdf),
         shown,
         late,
-        attendance: kind.is_minutes_family().then(|| facts.attendance_hash()),
+        attendance: (kind.is_minutes_family() || kind.is_minutes_draft())
+            .then(|| facts.attendance_hash()),
         told: kind.is_agenda_family().then(|| told.to_json()),
     };
     let recipients = recipients(ctx.config, roster, meeting, kind, &doc.sha256);

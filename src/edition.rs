@@ -43,6 +43,9 @@ pub struct DocInput<'a> {
     pub note: String,
     /// When the content last changed: the PDF's date.
     pub changed_at: Timestamp,
+    /// Who approved the minutes and when, in Danish (`af Kirsten Løje Frandsen den 29.
+    /// januar 2027`), with `minutes_approval`.
+    pub approved: Option<String>,
 }
 
 /// A document's data, ready for the Typst world.
@@ -85,7 +88,7 @@ impl DocData {
 
 /// The title of a document, as in the PDF metadata and the mail subject.
 pub fn title(council: &Council, meeting: &MeetingConfig, kind: DocKind) -> String {
-    let draft = if kind == DocKind::Draft { "UDKAST: " } else { "" };
+    let draft = if kind.is_draft() { "UDKAST: " } else { "" };
     format!(
         "{draft}{} – {} {}",
         council.name,
@@ -137,7 +140,7 @@ pub fn build(input: &DocInput) -> DocData {
     let mut meeting = json!({
         "document": input.kind.data_name(),
         "edition": if public { "public" } else { "member" },
-        "draft": input.kind == DocKind::Draft,
+        "draft": input.kind.is_draft(),
         "title": title,
         "heading": input.kind.label(),
         "council": input.council.name,
@@ -154,6 +157,9 @@ pub fn build(input: &DocInput) -> DocData {
             .attendance
             .map_or((vec![], vec![]), |a| (a.absent.clone(), a.guests.clone()));
         meeting["attendance"] = json!({ "absent": absent, "guests": guests });
+    }
+    if let Some(approved) = &input.approved {
+        meeting["approved"] = json!(approved);
     }
     files.insert("data/meeting.json".into(), json_bytes(&meeting));
     let edition = if public { "offentlig" } else { "medlem" };
@@ -326,6 +332,7 @@ mod tests {
             edition,
             note: String::new(),
             changed_at: Timestamp::UNIX_EPOCH,
+            approved: None,
         }
     }
 

@@ -66,6 +66,8 @@ agenda_days_before = 7
 send_time = "09:00"
 # Referatet sendes og offentliggøres, så snart alle punkter har en beslutning.
 minutes_after_decisions = true
+# true: formand og næstformand godkender referatet, før det sendes til alle.
+minutes_approval = false
 # Sekretariatet får besked så mange timer før udsendelsen, med udkastet (0 = ingen besked).
 notice_hours_before = 24
 

@@ -29,6 +29,9 @@ pub enum DocKind {
     MeetingChange(u32),
     /// The notice that the meeting is cancelled, with a cancelling invitation. Mail only.
     Cancellation,
+    /// Draft N of the minutes (or of their correction) for the chair's approval, sent to
+    /// the formand, the næstformand and the secretariat only (`minutes_approval`, SPEC §3.4).
+    MinutesDraft(u32),
 }
 
 /// Who the document is for.
@@ -47,10 +50,12 @@ pub enum Audience {
     Nobody,
     /// Every roster row: members, observers and the secretariat (SPEC §6).
     Roster,
+    /// Those who approve the minutes: the formand, the næstformand and the secretariat.
+    Approvers,
 }
 
 /// Every kind's name in the ledger, without its number.
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 9] = [
     "draft",
     "agenda",
     "supplement",
@@ -59,6 +64,7 @@ const NAMES: [&str; 8] = [
     "minutes-correction",
     "meeting-change",
     "cancellation",
+    "minutes-draft",
 ];
 
 impl DocKind {
@@ -73,6 +79,7 @@ impl DocKind {
             Self::MinutesCorrection(_) => NAMES[5],
             Self::MeetingChange(_) => NAMES[6],
             Self::Cancellation => NAMES[7],
+            Self::MinutesDraft(_) => NAMES[8],
         }
     }
 
@@ -88,7 +95,8 @@ impl DocKind {
             Self::Supplement(n)
             | Self::Correction(n)
             | Self::MinutesCorrection(n)
-            | Self::MeetingChange(n) => n,
+            | Self::MeetingChange(n)
+            | Self::MinutesDraft(n) => n,
             _ => 1,
         }
     }
@@ -100,6 +108,7 @@ impl DocKind {
             Self::Correction(_) => Self::Correction(n),
             Self::MinutesCorrection(_) => Self::MinutesCorrection(n),
             Self::MeetingChange(_) => Self::MeetingChange(n),
+            Self::MinutesDraft(_) => Self::MinutesDraft(n),
             other => other,
         }
     }
@@ -112,6 +121,16 @@ impl DocKind {
     /// The minutes and their corrections: what members get after the meeting.
     pub fn is_minutes_family(self) -> bool {
         matches!(self, Self::Minutes | Self::MinutesCorrection(_))
+    }
+
+    /// A draft of the minutes for approval.
+    pub fn is_minutes_draft(self) -> bool {
+        matches!(self, Self::MinutesDraft(_))
+    }
+
+    /// A draft (the agenda's, or the minutes' for approval): marked UDKAST.
+    pub fn is_draft(self) -> bool {
+        matches!(self, Self::Draft | Self::MinutesDraft(_))
     }
 
     /// A notice about the meeting itself (moved, changed, cancelled): a mail without a PDF.
@@ -139,6 +158,8 @@ impl DocKind {
             Self::Correction(n) => format!("rettet-dagsorden-{n}{public}.pdf"),
             Self::Minutes => format!("referat{public}.pdf"),
             Self::MinutesCorrection(n) => format!("rettet-referat-{n}{public}.pdf"),
+            Self::MinutesDraft(1) => "referat-udkast.pdf".into(),
+            Self::MinutesDraft(n) => format!("referat-udkast-{n}.pdf"),
             // Mail only: the name is the mail's, never a file's.
             Self::MeetingChange(n) => format!("moedeaendring-{n}"),
             Self::Cancellation => "aflysning".into(),
@@ -155,8 +176,12 @@ impl DocKind {
         let numbered = |prefix: &str| stem.strip_prefix(prefix)?.parse::<u32>().ok();
         let kind = match stem {
             "dagsorden-udkast" if edition == Edition::Member => Self::Draft,
+            "referat-udkast" if edition == Edition::Member => Self::MinutesDraft(1),
             "dagsorden" => Self::Agenda,
             "referat" => Self::Minutes,
+            _ if edition == Edition::Member && numbered("referat-udkast-").is_some() => {
+                Self::MinutesDraft(numbered("referat-udkast-")?)
+            }
             _ => {
                 match (numbered("supplerende-dagsorden-"), numbered("rettet-referat-")) {
                     (Some(n), _) => Self::Supplement(n),
@@ -178,6 +203,7 @@ impl DocKind {
             Self::MinutesCorrection(n) => format!("Rettet beslutningsreferat nr. {n}"),
             Self::MeetingChange(n) => format!("Ændring af mødet nr. {n}"),
             Self::Cancellation => "Aflysning af mødet".into(),
+            Self::MinutesDraft(_) => "Beslutningsreferat".into(),
         }
     }
 
@@ -193,17 +219,26 @@ impl DocKind {
             }
             Self::MeetingChange(_) => "besked om ændring af mødet".into(),
             Self::Cancellation => "besked om aflysning af mødet".into(),
+            Self::MinutesDraft(_) => "beslutningsreferat fra mødet".into(),
         }
     }
 
     /// The Typst template that lays the kind out.
     pub fn template(self) -> &'static str {
-        if self.is_minutes_family() { "minutes.typ" } else { "agenda.typ" }
+        if self.is_minutes_family() || self.is_minutes_draft() {
+            "minutes.typ"
+        } else {
+            "agenda.typ"
+        }
     }
 
     /// Who receives it.
     pub fn audience(self) -> Audience {
-        if self == Self::Draft { Audience::Nobody } else { Audience::Roster }
+        match self {
+            Self::Draft => Audience::Nobody,
+            Self::MinutesDraft(_) => Audience::Approvers,
+            _ => Audience::Roster,
+        }
     }
 
     /// Until when it may be sent: the agenda family and the meeting notices only before the
@@ -227,6 +262,7 @@ impl DocKind {
             "minutes-correction" => Self::MinutesCorrection(seq),
             "meeting-change" => Self::MeetingChange(seq),
             "cancellation" => Self::Cancellation,
+            "minutes-draft" => Self::MinutesDraft(seq),
             _ => return None,
         })
     }
@@ -264,7 +300,7 @@ impl FromSql for DocKind {
 mod tests {
     use super::*;
 
-    const ALL: [DocKind; 8] = [
+    const ALL: [DocKind; 10] = [
         DocKind::Draft,
         DocKind::Agenda,
         DocKind::Supplement(2),
@@ -273,13 +309,15 @@ mod tests {
         DocKind::MinutesCorrection(3),
         DocKind::MeetingChange(2),
         DocKind::Cancellation,
+        DocKind::MinutesDraft(1),
+        DocKind::MinutesDraft(4),
     ];
 
     #[test]
     fn file_names_read_back_as_their_kind() {
         for kind in ALL.into_iter().filter(|k| k.has_pdf()) {
             for edition in [Edition::Member, Edition::Public] {
-                if kind == DocKind::Draft && edition == Edition::Public {
+                if kind.is_draft() && edition == Edition::Public {
                     continue;
                 }
                 let name = kind.file_name(edition);

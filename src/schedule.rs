@@ -26,6 +26,11 @@ pub struct MeetingState {
     /// A decision, the attendance or the guests changed since the last minutes document
     /// showed them: corrected minutes are owed (SPEC §3.4).
     pub minutes_changed: bool,
+    /// A draft for approval shows what the next minutes document would show
+    /// (`minutes_approval`).
+    pub minutes_draft_current: bool,
+    /// That draft is approved: the minutes (or their correction) may go.
+    pub minutes_approved: bool,
     /// The agenda is held (no items at its send moment, SPEC §6) and not released yet.
     pub held: bool,
     /// The agenda was released by an approval or `kkr approve`: it goes now.
@@ -77,6 +82,11 @@ pub enum Job {
         /// The meeting.
         meeting: Date,
     },
+    /// Send the minutes (or their correction) as a draft to those who approve them.
+    SendMinutesDraft {
+        /// The meeting.
+        meeting: Date,
+    },
     /// Tell every roster row the meeting was moved or changed, with the invitation updated.
     SendMeetingChange {
         /// The meeting.
@@ -99,6 +109,7 @@ impl Job {
             | Self::SendCorrection { meeting }
             | Self::SendMinutes { meeting }
             | Self::SendMinutesCorrection { meeting }
+            | Self::SendMinutesDraft { meeting }
             | Self::SendMeetingChange { meeting }
             | Self::SendCancellation { meeting } => *meeting,
         }
@@ -183,10 +194,23 @@ pub fn due(
                 && s.items > 0
                 && s.decided
                 && !s.attendance_rejected;
-            if ready && !s.minutes_sent {
-                jobs.push(Job::SendMinutes { meeting: m.date });
-            } else if ready && s.minutes_sent && s.minutes_changed {
-                jobs.push(Job::SendMinutesCorrection { meeting: m.date });
+            let next = if !s.minutes_sent {
+                Some(Job::SendMinutes { meeting: m.date })
+            } else if s.minutes_changed {
+                Some(Job::SendMinutesCorrection { meeting: m.date })
+            } else {
+                None
+            };
+            // With approval, a draft goes to the approvers first; the minutes (or the
+            // correction) once it is approved.
+            let waits = config.schedule.minutes_approval && !s.minutes_approved;
+            match next.filter(|_| ready) {
+                Some(_) if waits && !s.minutes_draft_current => {
+                    jobs.push(Job::SendMinutesDraft { meeting: m.date });
+                }
+                Some(_) if waits => {}
+                Some(job) => jobs.push(job),
+                None => {}
             }
         } else if s.agenda_sent && *now < m.starts_at() {
             // Nothing is sent once the meeting has started.

@@ -1,4 +1,4 @@
-//! `kkr approve MEETING --agenda --by NAME`: the approval file's equivalent. It drops the
+//! `kkr approve MEETING --agenda|--minutes --by NAME`: the approval file's equivalent. It drops the
 //! approval file into `inbox/` (renamed in, so it is complete at once), where it is checked
 //! and taken in like any other: by this command's own pass, or by the running daemon.
 
@@ -16,12 +16,13 @@ pub(crate) fn approve(env: &Env, cmd: &ApproveCommand) -> Result<u8> {
     let ws = env.ws();
     let config = ws.load_config()?;
     super::meeting(&config, meeting)?;
-    if cmd.minutes {
+    if cmd.minutes && !config.schedule.minutes_approval {
         return Err(Error::Usage(
-            "referatet skal ikke godkendes: det sendes, så snart alle punkter har en beslutning\n  hjælp: kun en tilbageholdt dagsorden godkendes (kkr approve MØDE --agenda --by NAVN)"
+            "referatet skal ikke godkendes i dette råd: det sendes, så snart alle punkter har en beslutning\n  hjælp: sæt minutes_approval = true under [schedule] i council.toml, hvis formanden skal godkende referatet"
                 .into(),
         ));
     }
+    let what = if cmd.minutes { "referat" } else { "dagsorden" };
     let roster = ws.load_roster().map_err(|report| Error::Invalid { report })?;
     let by = cmd.by.trim();
     if !roster.iter().any(|m| m.name == by) {
@@ -31,14 +32,31 @@ pub(crate) fn approve(env: &Env, cmd: &ApproveCommand) -> Result<u8> {
     }
     // JSON string literals are TOML basic strings: the name is never spliced in raw.
     let text = format!(
-        "meeting = \"{meeting}\"\napprove = \"dagsorden\"\napproved_by = {}\n",
+        "meeting = \"{meeting}\"\napprove = \"{what}\"\napproved_by = {}\n",
         serde_json::to_string(by).expect("a string serializes")
     );
     if env.dry_run {
         // A rehearsal writes nothing in inbox/: it releases the agenda in its ledger copy.
         let mut council = Council::open(ws.clone(), env.clock.clone(), true)?;
         let outcome = council.take_in(&HashSet::new())?;
-        if !crate::document::plan(&council.ledger, meeting)?.held {
+        let plan = crate::document::plan(&council.ledger, meeting)?;
+        if cmd.minutes {
+            let draft = council.ledger.meeting_documents(meeting)?;
+            let draft = draft.iter().rev().find(|d| d.kind.is_minutes_draft());
+            let (Some(draft), true) =
+                (draft, plan.minutes_draft_current && !plan.minutes_approved)
+            else {
+                return Err(Error::Usage(format!(
+                    "intet referat til mødet {meeting} venter på godkendelse\n  hjælp: kkr status viser, om det venter"
+                )));
+            };
+            let now = council.clock.now().timestamp();
+            council.ledger.approve_minutes(draft.id, by, now)?;
+            let outcome = council.send_due(outcome, None)?;
+            council.rehearsed("approve");
+            return Ok(outcome.exit_code());
+        }
+        if !plan.held {
             return Err(Error::Usage(format!(
                 "dagsordenen til mødet {meeting} er ikke holdt tilbage; der er intet at godkende\n  hjælp: skal den sendes før tiden, så kør kkr send {meeting}"
             )));
@@ -49,7 +67,7 @@ pub(crate) fn approve(env: &Env, cmd: &ApproveCommand) -> Result<u8> {
         council.rehearsed("approve");
         return Ok(outcome.exit_code());
     }
-    let name = format!("godkendelse-{meeting}-dagsorden.toml");
+    let name = format!("godkendelse-{meeting}-{what}.toml");
     let path = crate::fs::free_name(&ws.inbox(), &name);
     crate::fs::write_atomic(&path, text.as_bytes())?;
     let rel = ws.rel(&path);

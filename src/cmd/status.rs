@@ -67,6 +67,23 @@ pub(crate) struct MeetingStatus {
     pub(crate) minutes_wait_for: Vec<String>,
     /// What cannot be made now (a draft or a due document), and why: it is not sent.
     pub(crate) unmade: Vec<UnmadeStatus>,
+    /// With `minutes_approval`: the latest draft of the minutes sent for approval.
+    pub(crate) approval: Option<ApprovalStatus>,
+}
+
+/// The minutes' approval, in [`MeetingStatus`].
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct ApprovalStatus {
+    /// The draft's file.
+    pub(crate) draft: String,
+    /// When it was sent (local time).
+    pub(crate) sent_at: String,
+    /// Whom it went to.
+    pub(crate) to: Vec<String>,
+    /// It shows what the minutes would show now (else a new draft is owed).
+    pub(crate) current: bool,
+    /// Who approved it and when, once approved.
+    pub(crate) approved: Option<(String, String)>,
 }
 
 /// One document that cannot be made, in [`MeetingStatus`].
@@ -160,6 +177,7 @@ pub(crate) fn collect_status(
             Some(AgendaStatus::Held) => "held",
             Some(AgendaStatus::Cancelled) => "cancelled",
         };
+        let approval = approval_status(ledger.as_ref(), &docs, &state)?;
         let documents = documents_status(ledger.as_ref(), docs)?;
         meetings.push(MeetingStatus {
             date: m.date.to_string(),
@@ -175,6 +193,7 @@ pub(crate) fn collect_status(
                 _ => "",
             },
             documents,
+            approval,
             minutes_wait_for,
             unmade: unmade
                 .into_iter()
@@ -208,6 +227,28 @@ pub(crate) fn collect_status(
             .map(|u| UnreadStatus { file: format!("inbox/{}", u.rel), fix: u.fix })
             .collect(),
     })
+}
+
+/// The latest minutes draft sent for approval, and where it stands.
+fn approval_status(
+    ledger: Option<&Ledger>,
+    docs: &[crate::ledger::Document],
+    state: &MeetingState,
+) -> Result<Option<ApprovalStatus>> {
+    let (Some(l), Some(d)) =
+        (ledger, docs.iter().rev().find(|d| d.kind.is_minutes_draft()))
+    else {
+        return Ok(None);
+    };
+    let later = docs.iter().any(|o| o.id > d.id && o.kind.is_minutes_family());
+    let approved = l.minutes_approval(d.id)?;
+    Ok(Some(ApprovalStatus {
+        draft: d.file.clone(),
+        sent_at: local(d.created_at).to_string(),
+        to: l.deliveries(d.id)?.into_iter().map(|x| x.name).collect(),
+        current: !later && state.minutes_draft_current,
+        approved: approved.map(|(by, at)| (by, local(at).to_string())),
+    }))
 }
 
 /// Each document of a meeting with its deliveries, as `status` shows them.
@@ -314,6 +355,26 @@ pub(crate) fn status(
     Ok(0)
 }
 
+/// Where the minutes' approval stands.
+fn print_approval(m: &MeetingStatus) {
+    if let Some(a) = &m.approval {
+        match &a.approved {
+            Some((by, at)) => crate::outln!("  referat: godkendt af {by} {}", moment(at)),
+            None if a.current => crate::outln!(
+                "  referat: VENTER PÅ GODKENDELSE: {} er sendt {} til {}\n    godkend: kkr approve {} --minutes --by NAVN (eller en godkendelsesfil med approve = \"referat\")",
+                a.draft,
+                moment(&a.sent_at),
+                a.to.join(", "),
+                m.date
+            ),
+            None => crate::outln!(
+                "  referat: en beslutning er ændret siden {}; et nyt udkast sendes til godkendelse",
+                a.draft
+            ),
+        }
+    }
+}
+
 /// What the members were told of the meeting itself, or are owed.
 fn print_told(m: &MeetingStatus) {
     match m.told {
@@ -392,6 +453,7 @@ fn print_meeting(m: &MeetingStatus, all: bool) {
             "    ret det, der står ovenfor (et punkt, et bilag eller en skabelon i templates/); kkr prøver igen ved hver kørsel, og sekretariatet har fået besked"
         );
     }
+    print_approval(m);
     for f in &m.minutes_wait_for {
         crate::outln!(
             "  referat: VENTER: fremmødefilen {f} er afvist; ret den og læg den i inbox/ igen (eller slet den fra afvist/)"

@@ -75,6 +75,19 @@ impl Council {
                 );
                 jobs.insert(0, Job::SendAgenda { meeting, late: false });
             }
+            // With approval, `send --minutes` sends what is owed: a draft, or nothing
+            // while it waits.
+            Some(Force { meeting, minutes: true })
+                if self.config.schedule.minutes_approval
+                    && !self.state(meeting).minutes_approved =>
+            {
+                let s = self.state(meeting);
+                let owed = !s.minutes_sent || s.minutes_changed;
+                let queued = jobs.iter().any(|j| j == &Job::SendMinutesDraft { meeting });
+                if owed && !s.minutes_draft_current && !queued {
+                    jobs.push(Job::SendMinutesDraft { meeting });
+                }
+            }
             Some(Force { meeting, minutes: true })
                 if self.state(meeting).minutes_sent
                     && self.state(meeting).minutes_changed =>
@@ -112,6 +125,9 @@ impl Council {
                 (meeting, DocKind::MeetingChange(1), false)
             }
             Job::SendCancellation { meeting } => (meeting, DocKind::Cancellation, false),
+            Job::SendMinutesDraft { meeting } => {
+                (meeting, DocKind::MinutesDraft(1), false)
+            }
         };
         if late {
             tracing::warn!(
@@ -140,7 +156,8 @@ impl Council {
                 return Err(e);
             }
         };
-        tracing::info!("{}: lavet til {} modtagere", doc.name(), roster.len());
+        let recipients = self.ledger.deliveries(doc.id)?.len();
+        tracing::info!("{}: lavet til {recipients} modtagere", doc.name());
         Ok(())
     }
 

@@ -394,6 +394,21 @@ fn releasable(
 ) -> Result<Verdict> {
     let Verdict::Approval(a) = verdict else { return Ok(verdict) };
     let m = a.meeting;
+    if a.approves == crate::approval::Approves::Minutes {
+        let plan = crate::document::plan(ledger, m)?;
+        let waiting = plan.minutes_draft_current && !plan.minutes_approved;
+        return Ok(if waiting {
+            Verdict::Approval(a)
+        } else {
+            Verdict::Rejected(vec![
+                Problem::file(format!(
+                    "intet referat til mødet {m} venter på godkendelse{}",
+                    if plan.minutes_approved { " (det er allerede godkendt)" } else { "" }
+                ))
+                .hint("et referat kan godkendes, når udkastet er sendt til formand, næstformand og sekretariatet; kkr status viser, om det venter"),
+            ])
+        });
+    }
     let problem = match meeting_phase(config, Some(ledger), m, now) {
         Phase::Started => Some(
             Problem::file(format!(
@@ -474,6 +489,21 @@ fn apply(
         Verdict::Attendance(a) => {
             if ledger.accept_attendance(&a, now.timestamp())? {
                 summary.changed.insert(a.meeting);
+            }
+            move_processed(ws, &c, a.meeting)?;
+            summary.accepted.push((c.rel, a.meeting));
+        }
+        Verdict::Approval(a) if a.approves == crate::approval::Approves::Minutes => {
+            let docs = ledger.meeting_documents(a.meeting)?;
+            let draft = docs.iter().rev().find(|d| d.kind.is_minutes_draft());
+            if let Some(draft) = draft
+                && ledger.approve_minutes(draft.id, &a.by, now.timestamp())?
+            {
+                tracing::info!(
+                    "referatet til mødet {} er godkendt af {}",
+                    a.meeting,
+                    a.by
+                );
             }
             move_processed(ws, &c, a.meeting)?;
             summary.accepted.push((c.rel, a.meeting));

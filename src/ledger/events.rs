@@ -30,6 +30,34 @@ pub struct Unmade {
 }
 
 impl Ledger {
+    /// Records that a minutes draft (a document) was approved by `by`; `false` if it
+    /// already was.
+    pub fn approve_minutes(
+        &mut self,
+        document: i64,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO minutes_approvals (document, approved_by, approved_at) VALUES (?1, ?2, ?3)",
+            params![document, by, now.to_string()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Who approved a minutes draft, and when, if anyone did.
+    pub fn minutes_approval(&self, document: i64) -> Result<Option<(String, Timestamp)>> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT approved_by, approved_at FROM minutes_approvals WHERE document = ?1",
+                [document],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(by, at)| (by, ts(at))))
+    }
+
     /// Records that `what` of a meeting cannot be made, and why (keeping since when).
     pub fn set_unmade(
         &mut self,

@@ -137,6 +137,14 @@ ALTER TABLE documents ADD COLUMN attendance TEXT;
     "
 ALTER TABLE documents ADD COLUMN told TEXT;
 ",
+    // Approvals of minutes drafts (`minutes_approval`, SPEC §3.4): who approved which draft.
+    "
+CREATE TABLE minutes_approvals (
+    document     INTEGER PRIMARY KEY REFERENCES documents (id),
+    approved_by  TEXT NOT NULL,
+    approved_at  TEXT NOT NULL
+);
+",
 ];
 
 mod documents;

@@ -187,8 +187,12 @@ impl Publisher {
         for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
             let facts = Facts::load(ledger, m.date)?;
             let plan = facts.plan();
-            let kinds =
-                [(DocKind::Agenda, plan.sent), (DocKind::Minutes, plan.minutes_sent)];
+            // A correction waiting for approval is not published before it is approved.
+            let waiting = config.schedule.minutes_approval && plan.minutes_changed;
+            let kinds = [
+                (DocKind::Agenda, plan.sent),
+                (DocKind::Minutes, plan.minutes_sent && !waiting),
+            ];
             let changed_at =
                 facts.changed_at().map(|t| t.to_string()).unwrap_or_default();
             for kind in kinds.into_iter().filter(|(_, sent)| *sent).map(|(k, _)| k) {

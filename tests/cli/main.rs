@@ -3,6 +3,7 @@
 mod example;
 mod harness;
 
+mod approval;
 mod check;
 mod corpus;
 mod corrected;

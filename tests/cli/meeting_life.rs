@@ -229,3 +229,42 @@ fn a_meeting_moved_before_its_agenda_only_moves_the_schedule() {
     let out = stdout(&t.must(&["check"], 1));
     assert!(out.contains("skriv meeting = \"2027-01-28\""), "{out}");
 }
+
+#[test]
+fn kill_9_while_the_cancellation_goes_out_loses_nothing_and_repeats_at_most_one() {
+    use crate::deliver::{per_recipient, recipients, with_smtp};
+    use crate::smtp::{Behaviour, Sink};
+    use std::collections::HashSet;
+    use std::time::Duration;
+    let sink =
+        Sink::start(Behaviour { delay: Duration::from_millis(25), ..Default::default() });
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    edit_first_meeting(
+        &t,
+        "date = \"2027-01-28\"\n",
+        "date = \"2027-01-28\"\ncancelled = true\n",
+    );
+    let mut d = crate::harness::daemon(&[&t], "2027-01-22T10:00");
+    crate::harness::wait_until(
+        "the cancellation to start",
+        Duration::from_secs(60),
+        || per_recipient(&sink, "er aflyst").len() >= 20,
+    );
+    d.0.kill().unwrap(); // SIGKILL
+    d.0.wait().unwrap();
+    assert!(per_recipient(&sink, "er aflyst").len() < 62, "killed in the middle");
+    t.must(&["run", "--once", "--now", "2027-01-22T10:05"], 0);
+    let per = per_recipient(&sink, "er aflyst");
+    assert_eq!(per.len(), recipients(&t).len(), "every row told");
+    let mut duplicates = 0;
+    for (r, ids) in &per {
+        assert_eq!(
+            ids.iter().collect::<HashSet<_>>().len(),
+            1,
+            "{r}: the same Message-ID"
+        );
+        duplicates += ids.len() - 1;
+    }
+    assert!(duplicates <= 1, "at most the message in flight is repeated ({duplicates})");
+}

@@ -18,6 +18,9 @@ use crate::ledger::{Document, Hold, Ledger, Shown, StoredItem};
 use crate::mail::{Letter, MailItem};
 use crate::site::PublicItem;
 
+mod minutes;
+pub use minutes::minutes_hash;
+
 /// How an item stands against what the sent agenda documents showed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -60,6 +63,8 @@ pub struct Facts {
     hold: Option<Hold>,
     /// For items changed since the last minutes document showed them: the version it showed.
     minutes_before: HashMap<String, Item>,
+    /// Who approved each minutes draft (by document id), and when.
+    approvals: HashMap<i64, (String, Timestamp)>,
 }
 
 impl Facts {
@@ -73,7 +78,13 @@ impl Facts {
             shown_before: HashMap::new(),
             hold: ledger.hold_of(meeting)?,
             minutes_before: HashMap::new(),
+            approvals: HashMap::new(),
         };
+        for d in facts.documents.iter().filter(|d| d.kind.is_minutes_draft()) {
+            if let Some(approval) = ledger.minutes_approval(d.id)? {
+                facts.approvals.insert(d.id, approval);
+            }
+        }
         let covered = facts.covered();
         for s in &facts.items {
             let Some(hash) = covered.get(&s.item.id) else { continue };
@@ -113,6 +124,7 @@ impl Facts {
             shown_before: HashMap::new(),
             hold: None,
             minutes_before: HashMap::new(),
+            approvals: HashMap::new(),
         }
     }
 
@@ -152,33 +164,6 @@ impl Facts {
             .collect()
     }
 
-    /// A hash of the attendance the minutes show (`""` when there is no attendance file).
-    pub fn attendance_hash(&self) -> String {
-        self.attendance.as_ref().map_or_else(String::new, |a| {
-            sha256_hex(&serde_json::to_vec(a).expect("attendance serializes"))
-        })
-    }
-
-    /// What the last minutes document showed of each item (its minutes hash by id), if one
-    /// was sent and recorded what it showed.
-    fn minutes_shown(&self) -> Option<HashMap<String, String>> {
-        let last = self.documents.iter().rev().find(|d| d.kind.is_minutes_family())?;
-        last.attendance.as_ref()?;
-        Some(last.shown.iter().map(|s| (s.id.clone(), s.hash.clone())).collect())
-    }
-
-    /// Whether the attendance changed since the last minutes document showed it.
-    fn attendance_changed(&self) -> bool {
-        let last = self.documents.iter().rev().find(|d| d.kind.is_minutes_family());
-        last.and_then(|d| d.attendance.as_deref())
-            .is_some_and(|shown| shown != self.attendance_hash())
-    }
-
-    /// Whether the minutes would show `item` otherwise than the last minutes document did.
-    fn minutes_change(&self, shown: &HashMap<String, String>, item: &Item) -> bool {
-        shown.get(&item.id).is_none_or(|h| *h != minutes_hash(item))
-    }
-
     /// The meeting's agenda list compared with what was sent.
     pub fn plan(&self) -> Plan {
         let covered = self.covered();
@@ -197,15 +182,20 @@ impl Facts {
         }
         let released = self.hold.as_ref().is_some_and(|h| h.released.is_some());
         let held = self.hold.is_some() && !released;
-        let minutes_changed = self.minutes_shown().is_some_and(|shown| {
-            let active = list.iter().map(|(s, _)| &s.item).filter(|i| !i.withdrawn);
-            let gone = shown.keys().any(|id| {
-                !list.iter().any(|(s, _)| s.item.id == *id && !s.item.withdrawn)
-            });
-            gone || self.attendance_changed()
-                || active.into_iter().any(|i| self.minutes_change(&shown, i))
-        });
-        Plan { sent, minutes_sent, minutes_changed, held, released, list }
+        let minutes_changed = self.minutes_changed(&list);
+        let draft = self.current_draft(&list);
+        let minutes_draft_current = draft.is_some();
+        let minutes_approved = draft.is_some_and(|d| self.approvals.contains_key(&d.id));
+        Plan {
+            sent,
+            minutes_sent,
+            minutes_changed,
+            minutes_draft_current,
+            minutes_approved,
+            held,
+            released,
+            list,
+        }
     }
 
     /// The next document of `kind`'s sort: the numbered kinds count on from those recorded.
@@ -225,6 +215,10 @@ pub struct Plan {
     pub minutes_sent: bool,
     /// Something the last minutes document showed has changed since (SPEC §3.4).
     pub minutes_changed: bool,
+    /// A draft for approval shows what the next minutes document would show.
+    pub minutes_draft_current: bool,
+    /// That draft is approved.
+    pub minutes_approved: bool,
     /// The agenda is held (no items at its send moment) and not released yet.
     pub held: bool,
     /// The agenda was released (`kkr approve`, an approval file): it goes now.
@@ -271,6 +265,8 @@ impl Plan {
             decided: self.undecided().is_empty(),
             minutes_sent: self.minutes_sent,
             minutes_changed: self.minutes_changed,
+            minutes_draft_current: self.minutes_draft_current,
+            minutes_approved: self.minutes_approved,
             held: self.held,
             released: self.released,
             attendance_rejected: false,
@@ -355,11 +351,6 @@ pub fn agenda_hash(item: &Item) -> String {
     sha256_hex(&serde_json::to_vec(&item).expect("items serialize"))
 }
 
-/// Hash of everything the minutes show of an item: its agenda content and its decision.
-pub fn minutes_hash(item: &Item) -> String {
-    sha256_hex(&serde_json::to_vec(item).expect("items serialize"))
-}
-
 /// The fields of an item that differ between two versions, in Danish.
 fn changed_fields(old: &Item, new: &Item) -> Vec<&'static str> {
     let pairs: [(&str, bool); 8] = [
@@ -373,26 +364,6 @@ fn changed_fields(old: &Item, new: &Item) -> Vec<&'static str> {
         ("lukket/åbent", old.closed != new.closed),
     ];
     pairs.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
-}
-
-/// What differs in the minutes between two versions of an item, in Danish.
-fn minutes_fields(old: &Item, new: &Item) -> Vec<&'static str> {
-    let text = |i: &Item| i.decision.as_ref().map(|d| d.text.clone());
-    let public = |i: &Item| i.decision.as_ref().map(|d| d.public_text.clone());
-    let mut what = Vec::new();
-    if text(old) != text(new) {
-        what.push("beslutningen er rettet");
-    }
-    if new.closed && public(old) != public(new) {
-        what.push("den offentlige beslutning er rettet");
-    }
-    if !changed_fields(old, new).is_empty() || old.public_title != new.public_title {
-        what.push("punktets tekst er rettet");
-    }
-    if what.is_empty() {
-        what.push("rettet");
-    }
-    what
 }
 
 /// The cover note of a supplement or a correction.
@@ -424,24 +395,7 @@ fn note(facts: &Facts, plan: &Plan, kind: DocKind) -> String {
             }
             format!("Denne dagsorden erstatter den tidligere udsendte. {}", lines.join(" "))
         }
-        DocKind::MinutesCorrection(_) => {
-            let mut lines = Vec::new();
-            let shown = facts.minutes_shown().unwrap_or_default();
-            for (s, _, n) in plan.entries(kind) {
-                if !facts.minutes_change(&shown, &s.item) {
-                    continue;
-                }
-                let what = match facts.minutes_before.get(&s.item.id) {
-                    Some(old) => minutes_fields(old, &s.item),
-                    None => vec!["nyt i referatet"],
-                };
-                lines.push(format!("Punkt {n} ({}): {}.", s.item.title, what.join(", ")));
-            }
-            if facts.attendance_changed() {
-                lines.push("Afbud og øvrige deltagere er rettet.".into());
-            }
-            format!("Dette referat erstatter det tidligere udsendte. {}", lines.join(" "))
-        }
+        DocKind::MinutesCorrection(_) | DocKind::MinutesDraft(_) => minutes::note(facts, plan, kind),
         _ => String::new(),
     }
 }
@@ -461,7 +415,7 @@ pub fn data(
         .iter()
         .map(|(s, c, n)| Shown {
             id: s.item.id.clone(),
-            hash: if kind.is_minutes_family() {
+            hash: if kind.is_minutes_family() || kind.is_minutes_draft() {
                 minutes_hash(&s.item)
             } else {
                 agenda_hash(&s.item)
@@ -482,13 +436,11 @@ pub fn data(
     let changed_at = last_agenda.or(facts.changed_at).unwrap_or(Timestamp::UNIX_EPOCH);
     let marked = plan.sent && !matches!(kind, DocKind::Agenda | DocKind::Minutes);
     let minutes_shown = facts.minutes_shown().unwrap_or_default();
+    let correcting = matches!(kind, DocKind::MinutesCorrection(_))
+        || (kind.is_minutes_draft() && plan.minutes_sent);
     let status = |s: &StoredItem, c: Change| match kind {
-        DocKind::MinutesCorrection(_)
-            if facts.minutes_change(&minutes_shown, &s.item) =>
-        {
-            "rettet"
-        }
-        DocKind::MinutesCorrection(_) => "",
+        _ if correcting && facts.minutes_change(&minutes_shown, &s.item) => "rettet",
+        _ if correcting || kind.is_minutes_draft() => "",
         _ if marked => c.status(),
         _ => "",
     };
@@ -499,7 +451,7 @@ pub fn data(
             .iter()
             .map(|(s, c, n)| Entry { item: &s.item, status: status(s, *c), number: *n })
             .collect(),
-        attendance: if kind.is_minutes_family() {
+        attendance: if kind.is_minutes_family() || kind.is_minutes_draft() {
             facts.attendance.as_ref()
         } else {
             None
@@ -508,6 +460,14 @@ pub fn data(
         edition,
         note: note(facts, &plan, kind),
         changed_at,
+        approved: kind
+            .is_minutes_family()
+            .then(|| facts.approval(&plan.list))
+            .flatten()
+            .map(|(by, at)| {
+                let day = at.to_zoned(crate::clock::tz().clone()).date();
+                format!("af {by} den {}", crate::clock::danish_date(day))
+            }),
     };
     if edition == Edition::Public {
         edition::check_public(&input.entries).map_err(|report| Error::Invalid {
@@ -541,6 +501,10 @@ pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
         DocKind::Correction(_) => {
             "Dagsordenen er rettet; den vedhæftede udgave erstatter den tidligere.".into()
         }
+        DocKind::MinutesDraft(_) => format!(
+            "Udkast til godkendelse: referatet sendes først til alle, når det er godkendt. Godkend det med kkr approve {} --minutes --by NAVN eller en godkendelsesfil i inbox/ (approve = \"referat\", approved_by = et navn fra members.csv). Ændres en beslutning inden da, kommer der et nyt udkast.",
+            doc.meeting
+        ),
         DocKind::MinutesCorrection(_) => {
             let fixed: Vec<String> = doc
                 .shown
@@ -559,8 +523,12 @@ pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
         }
         _ => String::new(),
     };
+    let title = edition::title(&config.council, m, doc.kind);
     Ok(Letter {
-        subject: edition::title(&config.council, m, doc.kind),
+        subject: match doc.kind {
+            DocKind::MinutesDraft(_) => format!("Til godkendelse – {title}"),
+            _ => title,
+        },
         council: config.council.name.clone(),
         phrase: doc.kind.phrase(),
         when: crate::clock::danish_moment(m.held_on().to_datetime(m.starts)),
