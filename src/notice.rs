@@ -250,8 +250,9 @@ fn before_agenda(
             )
         } else {
             let mut lines = vec![format!(
-                "Den går til {recipients} modtagere (alle rækker i members.csv) med {} punkter:",
-                items.len()
+                "Den går til {} (alle rækker i members.csv) med {}:",
+                crate::term::count(recipients, "modtager", "modtagere"),
+                crate::term::count(items.len(), "punkt", "punkter")
             )];
             lines.extend(items);
             lines.push("Udkastet er vedhæftet. Ret et punkt ved at lægge filen i inbox/ igen; udkastet opdateres med det samme.".into());

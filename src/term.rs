@@ -41,3 +41,9 @@ macro_rules! outln {
     () => { $crate::term::out(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::term::out(format_args!("{}\n", format_args!($($arg)*))) };
 }
+
+/// A count with its Danish noun in the right number: `count(1, "punkt", "punkter")` is
+/// `1 punkt`, `count(12, "punkt", "punkter")` is `12 punkter`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -69,15 +69,21 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
         bad += 1;
     }
     if bad > 0 {
-        crate::outln!("{bad} fil(er) skal rettes; intet er ændret.");
+        crate::outln!(
+            "{} skal rettes; intet er ændret.",
+            crate::term::count(bad, "fil", "filer")
+        );
         return Ok(EXIT_INVALID);
     }
     let recipients = roster.map(|r| r.len()).unwrap_or(0);
+    use crate::term::count;
     crate::outln!(
-        "Alt i orden: {} møder i council.toml, {recipients} modtagere i members.csv, {good} fil(er) i indbakken ({} punkter til {} møde(r)).",
-        config.meetings.len(),
-        per_meeting.values().sum::<usize>(),
-        per_meeting.len()
+        "Alt i orden: {} i council.toml, {} i members.csv, {} i indbakken ({} til {}).",
+        count(config.meetings.len(), "møde", "møder"),
+        count(recipients, "modtager", "modtagere"),
+        count(good, "fil", "filer"),
+        count(per_meeting.values().sum::<usize>(), "punkt", "punkter"),
+        count(per_meeting.len(), "møde", "møder")
     );
     Ok(0)
 }

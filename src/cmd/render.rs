@@ -63,7 +63,8 @@ pub(crate) fn render(env: &super::Env, cmd: &RenderCommand) -> Result<u8> {
     } else {
         String::new()
     };
-    crate::outln!("{}: {items} punkter{extra}", out.display());
+    let items = crate::term::count(items, "punkt", "punkter");
+    crate::outln!("{}: {items}{extra}", out.display());
     Ok(0)
 }
 

@@ -412,8 +412,8 @@ impl Council {
         }
         if intake.waiting > 0 {
             tracing::info!(
-                "{} fil(er) skrives stadig og tages med, når de er færdige",
-                intake.waiting
+                "{} skrives stadig og tages med, når de er færdige",
+                crate::term::count(intake.waiting, "fil", "filer")
             );
         }
         outcome.rejected = intake.rejected.len();

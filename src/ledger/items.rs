@@ -208,13 +208,23 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The latest rejections (file, report, when), newest first.
-    pub fn rejections(&self, limit: usize) -> Result<Vec<(String, String, Timestamp)>> {
+    /// The latest rejections not resolved since: no later rejection or accepted version of
+    /// the same file, and for an attendance file no attendance accepted after it. Each as
+    /// (file, when, where it was moved to).
+    pub fn unresolved_rejections(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(String, Timestamp, Option<String>)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT file, report, at FROM rejections ORDER BY id DESC LIMIT ?1",
+            "SELECT r.file, r.at, r.moved_to FROM rejections r
+             WHERE NOT EXISTS (SELECT 1 FROM rejections o WHERE o.file = r.file AND o.id > r.id)
+               AND NOT EXISTS (SELECT 1 FROM items i WHERE i.source = r.file AND i.accepted_at > r.at)
+               AND NOT (r.meeting IS NOT NULL AND EXISTS
+                   (SELECT 1 FROM attendance a WHERE a.meeting = r.meeting AND a.accepted_at > r.at))
+             ORDER BY r.id DESC LIMIT ?1",
         )?;
         let rows = stmt
-            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get(2)?))))?;
+            .query_map([limit as i64], |r| Ok((r.get(0)?, ts(r.get(1)?), r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -19,6 +19,7 @@ mod rehearsal;
 mod render;
 mod run;
 mod smtp;
+mod status;
 mod unread;
 mod versions;
 mod webdav;

@@ -10,6 +10,9 @@ use crate::ledger::Ledger;
 use crate::schedule::{self, AgendaStatus, MeetingState};
 use crate::workspace::Workspace;
 
+mod print;
+use print::print_meeting;
+
 /// The status of a council, as `kkr status` shows it and `--json` writes it.
 #[derive(Debug, serde::Serialize)]
 pub(crate) struct Status {
@@ -69,6 +72,31 @@ pub(crate) struct MeetingStatus {
     pub(crate) unmade: Vec<UnmadeStatus>,
     /// With `minutes_approval`: the latest draft of the minutes sent for approval.
     pub(crate) approval: Option<ApprovalStatus>,
+    /// `members.csv` is invalid: nothing is sent until it is fixed.
+    pub(crate) roster_blocks: bool,
+    /// The items as the next document numbers them.
+    pub(crate) checklist: Vec<ItemStatus>,
+    /// Where the minutes stand (see [`minutes_stage`]).
+    pub(crate) minutes: &'static str,
+    /// An attendance file was accepted.
+    pub(crate) attendance: bool,
+}
+
+/// One item of a meeting's checklist.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct ItemStatus {
+    /// Its number, as the next document numbers it.
+    pub(crate) number: usize,
+    /// Its title (as members read it).
+    pub(crate) title: String,
+    /// A closed item.
+    pub(crate) closed: bool,
+    /// It came after the agenda (it has a `late_reason`).
+    pub(crate) late: bool,
+    /// `ny`, `ændret`, `trukket` or `""`, against what was sent.
+    pub(crate) change: &'static str,
+    /// It has its decision (or is withdrawn).
+    pub(crate) decided: bool,
 }
 
 /// The minutes' approval, in [`MeetingStatus`].
@@ -136,8 +164,15 @@ pub(crate) struct RejectionStatus {
     pub(crate) at: String,
 }
 
-fn local(t: jiff::Timestamp) -> jiff::Zoned {
-    t.to_zoned(clock::tz().clone())
+/// A moment as `--json` writes it: RFC 3339 with the local offset (SPEC §6), e.g.
+/// `2027-01-21T09:00:00+01:00`.
+fn rfc3339(z: &jiff::Zoned) -> String {
+    z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// A ledger moment in local time, RFC 3339.
+fn local(t: jiff::Timestamp) -> String {
+    rfc3339(&t.to_zoned(clock::tz().clone()))
 }
 
 /// Collects the status of a workspace (all meetings, or one).
@@ -149,73 +184,33 @@ pub(crate) fn collect_status(
     let config = ws.load_config()?;
     let ledger = Ledger::open_read_only(&ws.ledger_path())?;
     let acted = ledger.as_ref().map(|l| l.acted_at()).transpose()?.flatten();
-    let clock_behind =
-        acted.filter(|a| clock.now().timestamp() < *a).map(|a| local(a).to_string());
+    let clock_behind = acted.filter(|a| clock.now().timestamp() < *a).map(local);
     let clock = &match acted {
         Some(a) => clock.with_floor(a),
         None => clock.clone(),
     };
     let now = clock.now();
     let mut meetings = Vec::new();
+    let roster_ok = ws.load_roster().is_ok();
     for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
-        let (state, docs, minutes_wait_for, unmade) = match &ledger {
-            Some(l) => {
-                let mut state = crate::document::plan(l, m.date)?.state();
-                let docs = l.meeting_documents(m.date)?;
-                crate::told::apply(&mut state, m, &docs);
-                let waiting = crate::inbox::unresolved_attendance(ws, l, m.date)?;
-                (state, docs, waiting, l.unmade(m.date)?)
-            }
-            None => (MeetingState::default(), Vec::new(), Vec::new(), Vec::new()),
-        };
-        let agenda = match schedule::agenda_status(&now, &config, m.date, state) {
-            Some(AgendaStatus::Scheduled(_)) => "scheduled",
-            Some(AgendaStatus::Empty(_)) | None => "empty",
-            Some(AgendaStatus::Due) => "due",
-            Some(AgendaStatus::Missed) => "missed",
-            Some(AgendaStatus::Sent) => "sent",
-            Some(AgendaStatus::Held) => "held",
-            Some(AgendaStatus::Cancelled) => "cancelled",
-        };
-        let approval = approval_status(ledger.as_ref(), &docs, &state)?;
-        let documents = documents_status(ledger.as_ref(), docs)?;
-        meetings.push(MeetingStatus {
-            date: m.date.to_string(),
-            starts: m.starts_at().to_string(),
-            items: state.items,
-            agenda,
-            agenda_due: config.schedule.agenda_due(m).to_string(),
-            moved_to: m.moved_to.map(|d| d.to_string()),
-            told: match (state.cancelled, state.cancel_sent, state.told_changed) {
-                (true, true, _) => "cancel-sent",
-                (true, false, _) if state.agenda_sent => "cancel-owed",
-                (false, _, true) => "change-owed",
-                _ => "",
-            },
-            documents,
-            approval,
-            minutes_wait_for,
-            unmade: unmade
-                .into_iter()
-                .map(|u| UnmadeStatus {
-                    what: u.what,
-                    reason: u.reason,
-                    since: local(u.since).to_string(),
-                })
-                .collect(),
-        });
+        let at =
+            Here { ws, config: &config, ledger: ledger.as_ref(), now: &now, roster_ok };
+        meetings.push(meeting_status(&at, m)?);
     }
     let rejections = match &ledger {
         Some(l) => l
-            .rejections(10)?
+            .unresolved_rejections(10)?
             .into_iter()
-            .map(|(file, _, at)| RejectionStatus { file, at: local(at).to_string() })
+            .filter(|(_, _, moved_to)| {
+                moved_to.as_ref().is_none_or(|p| ws.root.join(p).exists())
+            })
+            .map(|(file, at, _)| RejectionStatus { file, at: local(at) })
             .collect(),
         None => Vec::new(),
     };
     Ok(Status {
         council: config.council.name,
-        now: now.to_string(),
+        now: rfc3339(&now),
         roster_error: ws.load_roster().err(),
         mail_to_files: config.mail.smtp.is_none(),
         clock_behind,
@@ -227,6 +222,123 @@ pub(crate) fn collect_status(
             .map(|u| UnreadStatus { file: format!("inbox/{}", u.rel), fix: u.fix })
             .collect(),
     })
+}
+
+/// What one meeting's status is read from.
+struct Here<'a> {
+    ws: &'a Workspace,
+    config: &'a crate::config::Config,
+    ledger: Option<&'a Ledger>,
+    now: &'a jiff::Zoned,
+    roster_ok: bool,
+}
+
+/// One meeting's status: its checklist, its documents and what it waits for.
+fn meeting_status(at: &Here, m: &crate::config::MeetingConfig) -> Result<MeetingStatus> {
+    let (config, now) = (at.config, at.now);
+    let (state, plan, docs, minutes_wait_for, unmade, attendance) = match at.ledger {
+        Some(l) => {
+            let plan = crate::document::plan(l, m.date)?;
+            let mut state = plan.state();
+            let docs = l.meeting_documents(m.date)?;
+            crate::told::apply(&mut state, m, &docs);
+            let waiting = crate::inbox::unresolved_attendance(at.ws, l, m.date)?;
+            state.attendance_rejected = !waiting.is_empty();
+            let attendance = l.attendance(m.date)?.is_some();
+            (state, Some(plan), docs, waiting, l.unmade(m.date)?, attendance)
+        }
+        None => {
+            (MeetingState::default(), None, Vec::new(), Vec::new(), Vec::new(), false)
+        }
+    };
+    let agenda = match schedule::agenda_status(now, config, m.date, state) {
+        Some(AgendaStatus::Scheduled(_)) => "scheduled",
+        Some(AgendaStatus::Empty(_)) | None => "empty",
+        Some(AgendaStatus::Due) => "due",
+        Some(AgendaStatus::Missed) => "missed",
+        Some(AgendaStatus::Sent) => "sent",
+        Some(AgendaStatus::Held) => "held",
+        Some(AgendaStatus::Cancelled) => "cancelled",
+    };
+    let checklist = plan.as_ref().map(checklist).unwrap_or_default();
+    let minutes = minutes_stage(config, m, now, &state);
+    let approval = approval_status(at.ledger, &docs, &state)?;
+    let documents = documents_status(at.ledger, docs)?;
+    Ok(MeetingStatus {
+        date: m.date.to_string(),
+        starts: rfc3339(&m.starts_at()),
+        items: state.items,
+        agenda,
+        agenda_due: rfc3339(&config.schedule.agenda_due(m)),
+        roster_blocks: !at.roster_ok,
+        moved_to: m.moved_to.map(|d| d.to_string()),
+        told: match (state.cancelled, state.cancel_sent, state.told_changed) {
+            (true, true, _) => "cancel-sent",
+            (true, false, _) if state.agenda_sent => "cancel-owed",
+            (false, _, true) => "change-owed",
+            _ => "",
+        },
+        checklist,
+        minutes,
+        attendance,
+        documents,
+        approval,
+        minutes_wait_for,
+        unmade: unmade
+            .into_iter()
+            .map(|u| UnmadeStatus {
+                what: u.what,
+                reason: u.reason,
+                since: local(u.since),
+            })
+            .collect(),
+    })
+}
+
+/// The items as the next document numbers them, with their marks.
+fn checklist(plan: &crate::document::Plan) -> Vec<ItemStatus> {
+    use crate::document::Change;
+    plan.list
+        .iter()
+        .enumerate()
+        .map(|(i, (s, c))| ItemStatus {
+            number: i + 1,
+            title: s.item.title.clone(),
+            closed: s.item.closed,
+            late: !s.item.late_reason.trim().is_empty(),
+            change: match c {
+                Change::New if plan.sent => "ny",
+                Change::Changed => "ændret",
+                Change::Withdrawn => "trukket",
+                _ => "",
+            },
+            decided: s.item.decision.is_some() || s.item.withdrawn,
+        })
+        .collect()
+}
+
+/// Where the minutes stand: `cancelled`, `not-held` (the meeting has not ended),
+/// `no-items`, `manual` (`minutes_after_decisions = false`), `waiting-decisions`,
+/// `waiting-attendance` (a rejected attendance file), `waiting-approval`, `due`, `sent`.
+fn minutes_stage(
+    config: &crate::config::Config,
+    m: &crate::config::MeetingConfig,
+    now: &jiff::Zoned,
+    s: &MeetingState,
+) -> &'static str {
+    match () {
+        _ if m.cancelled => "cancelled",
+        _ if s.minutes_sent && !s.minutes_changed => "sent",
+        _ if *now < m.ends_at() => "not-held",
+        _ if s.items == 0 => "no-items",
+        _ if !s.decided => "waiting-decisions",
+        _ if s.attendance_rejected => "waiting-attendance",
+        _ if config.schedule.minutes_approval && !s.minutes_approved => {
+            "waiting-approval"
+        }
+        _ if !config.schedule.minutes_after_decisions && !s.minutes_sent => "manual",
+        _ => "due",
+    }
 }
 
 /// The latest minutes draft sent for approval, and where it stands.
@@ -244,10 +356,10 @@ fn approval_status(
     let approved = l.minutes_approval(d.id)?;
     Ok(Some(ApprovalStatus {
         draft: d.file.clone(),
-        sent_at: local(d.created_at).to_string(),
+        sent_at: local(d.created_at),
         to: l.deliveries(d.id)?.into_iter().map(|x| x.name).collect(),
         current: !later && state.minutes_draft_current,
-        approved: approved.map(|(by, at)| (by, local(at).to_string())),
+        approved: approved.map(|(by, at)| (by, local(at))),
     }))
 }
 
@@ -264,7 +376,7 @@ fn documents_status(
         };
         documents.push(DocumentStatus {
             file: doc.name(),
-            created_at: local(doc.created_at).to_string(),
+            created_at: local(doc.created_at),
             late: doc.late,
             deliveries: deliveries
                 .into_iter()
@@ -274,7 +386,7 @@ fn documents_status(
                     state: d.state.as_str(),
                     attempts: d.attempts,
                     error: d.last_error,
-                    updated_at: local(d.updated_at).to_string(),
+                    updated_at: local(d.updated_at),
                 })
                 .collect(),
         });
@@ -282,11 +394,11 @@ fn documents_status(
     Ok(documents)
 }
 
-fn moment(zoned: &str) -> String {
-    zoned
-        .parse::<jiff::Zoned>()
-        .map(|z| clock::danish_moment(z.datetime()))
-        .unwrap_or_else(|_| zoned.to_owned())
+fn moment(rfc3339: &str) -> String {
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map(|t| clock::danish_moment(t.to_zoned(clock::tz().clone()).datetime()))
+        .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
 /// `kkr status [MEETING] [--json]` for each workspace; the exit code is the worst.
@@ -353,134 +465,4 @@ pub(crate) fn status(
         }
     }
     Ok(0)
-}
-
-/// Where the minutes' approval stands.
-fn print_approval(m: &MeetingStatus) {
-    if let Some(a) = &m.approval {
-        match &a.approved {
-            Some((by, at)) => crate::outln!("  referat: godkendt af {by} {}", moment(at)),
-            None if a.current => crate::outln!(
-                "  referat: VENTER PÅ GODKENDELSE: {} er sendt {} til {}\n    godkend: kkr approve {} --minutes --by NAVN (eller en godkendelsesfil med approve = \"referat\")",
-                a.draft,
-                moment(&a.sent_at),
-                a.to.join(", "),
-                m.date
-            ),
-            None => crate::outln!(
-                "  referat: en beslutning er ændret siden {}; et nyt udkast sendes til godkendelse",
-                a.draft
-            ),
-        }
-    }
-}
-
-/// What the members were told of the meeting itself, or are owed.
-fn print_told(m: &MeetingStatus) {
-    match m.told {
-        "cancel-sent" => crate::outln!(
-            "  AFLYST: medlemmerne har fået besked; der sendes ikke mere om mødet"
-        ),
-        "cancel-owed" => crate::outln!(
-            "  AFLYST: medlemmerne får besked ved næste kørsel; derefter sendes intet mere"
-        ),
-        "change-owed" => crate::outln!(
-            "  ÆNDRET efter udsendelsen: medlemmerne får besked med opdateret kalenderinvitation ved næste kørsel"
-        ),
-        _ => {}
-    }
-}
-
-/// One meeting of `kkr status`: its agenda, what waits, and each document's deliveries
-/// (every recipient with `all`, else the failed ones).
-fn print_meeting(m: &MeetingStatus, all: bool) {
-    match &m.moved_to {
-        Some(_) => crate::outln!(
-            "\nMøde {} (flyttet til {}), {} punkter",
-            m.date,
-            moment(&m.starts),
-            m.items
-        ),
-        None => {
-            crate::outln!(
-                "\nMøde {} ({}), {} punkter",
-                m.date,
-                moment(&m.starts),
-                m.items
-            )
-        }
-    }
-    let due = moment(&m.agenda_due);
-    print_told(m);
-    match m.agenda {
-        "cancelled" if m.told.is_empty() => {
-            crate::outln!(
-                "  AFLYST: dagsordenen var ikke sendt, så ingen skal have besked; der sendes intet"
-            )
-        }
-        "cancelled" => {}
-        "scheduled" => crate::outln!("  dagsorden: sendes {due}"),
-        "empty" => {
-            crate::outln!("  dagsorden: ingen punkter endnu (udsendelse {due})")
-        }
-        "due" if m.unmade.iter().any(|u| u.what == "dagsorden") => {
-            crate::outln!(
-                "  dagsorden: forfalden ({due}), men kan ikke laves (se nedenfor)"
-            )
-        }
-        "due" => {
-            crate::outln!("  dagsorden: forfalden ({due}): sendes ved næste kørsel")
-        }
-        "held" => crate::outln!(
-            "  dagsorden: TILBAGEHOLDT: der var ingen punkter på udsendelsestidspunktet ({due});\n    den sendes, når I frigiver den: kkr send {} eller en godkendelsesfil (approve = \"dagsorden\")",
-            m.date
-        ),
-        "missed" => crate::outln!(
-            "  dagsorden: IKKE SENDT: tidspunktet ({due}) blev overset, og mødet er begyndt"
-        ),
-        _ => {}
-    }
-    for u in &m.unmade {
-        crate::outln!(
-            "  {}: KAN IKKE LAVES (siden {}) og sendes ikke:",
-            u.what,
-            moment(&u.since)
-        );
-        for line in u.reason.lines().filter(|l| !l.trim().is_empty()).take(4) {
-            crate::outln!("    {}", line.trim_end());
-        }
-        crate::outln!(
-            "    ret det, der står ovenfor (et punkt, et bilag eller en skabelon i templates/); kkr prøver igen ved hver kørsel, og sekretariatet har fået besked"
-        );
-    }
-    print_approval(m);
-    for f in &m.minutes_wait_for {
-        crate::outln!(
-            "  referat: VENTER: fremmødefilen {f} er afvist; ret den og læg den i inbox/ igen (eller slet den fra afvist/)"
-        );
-    }
-    for doc in &m.documents {
-        let count = |s: &str| doc.deliveries.iter().filter(|d| d.state == s).count();
-        let late =
-            if doc.late { " (for sent: kkr kørte ikke på tidspunktet)" } else { "" };
-        let waiting = count("pending") + count("sending") + count("retry");
-        crate::outln!(
-            "  {}: lavet {}{late}; {} sendt, {waiting} venter, {} fejlet",
-            doc.file,
-            moment(&doc.created_at),
-            count("sent"),
-            count("failed")
-        );
-        for d in doc.deliveries.iter().filter(|d| all || d.state == "failed") {
-            let state = match d.state {
-                "sent" => "sendt",
-                "pending" => "venter",
-                "sending" => "under afsendelse",
-                "retry" => "prøves igen",
-                _ => "FEJLET",
-            };
-            let why = d.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-            crate::outln!("    {:<48} {state}{why}", format!("{} <{}>", d.name, d.email));
-        }
-    }
 }
