@@ -109,10 +109,64 @@ pub fn to_blocks(markdown: &str) -> Vec<Block> {
         lists: Vec::new(),
         links: Vec::new(),
     };
-    for event in Parser::new_ext(markdown, options) {
+    for event in Parser::new_ext(&danish_dates(markdown), options) {
         builder.event(event);
     }
     builder.finish()
+}
+
+/// The Danish months, as dates are written in running text (`1. april 2027`).
+const MONTHS: [&str; 12] = [
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// A text that wraps before a date (`… med virkning fra⏎1. april 2027.`) is one paragraph,
+/// not a paragraph and a numbered list: inside a paragraph, a line that begins with a day
+/// number and a Danish month gets its period escaped. A list after a blank line, and any
+/// other numbered line, stays a list.
+fn danish_dates(markdown: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut changed = false;
+    let mut previous_is_text = false;
+    for line in markdown.split_inclusive('\n') {
+        let trimmed = line.trim_start_matches(' ');
+        let indent = line.len() - trimmed.len();
+        let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+        let date = indent <= 3
+            && (1..=2).contains(&digits)
+            && trimmed[digits..].starts_with(". ")
+            && MONTHS.iter().any(|m| {
+                let rest = &trimmed[digits + 2..];
+                rest.starts_with(m)
+                    && !rest[m.len()..].starts_with(|c: char| c.is_alphanumeric())
+            });
+        if date && previous_is_text {
+            out.push_str(&line[..indent + digits]);
+            out.push('\\');
+            out.push_str(&line[indent + digits..]);
+            changed = true;
+        } else {
+            out.push_str(line);
+        }
+        let t = line.trim();
+        previous_is_text = !t.is_empty()
+            && !t.starts_with(['#', '>', '|', '`', '~'])
+            && !t.starts_with("- ")
+            && !t.starts_with("* ")
+            && !t.starts_with("+ ");
+    }
+    if changed { out.into() } else { markdown.into() }
 }
 
 /// Deepest nesting of quotes, lists, links and emphasis a body may have: far more than any
@@ -444,6 +498,22 @@ pub fn is_safe_link(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_that_wraps_to_a_new_line_stays_text_and_real_lists_stay_lists() {
+        let text = to_blocks("Han udtræder med virkning fra\n1. april 2027.\n");
+        assert!(matches!(text.as_slice(), [Block::Paragraph { .. }]), "{text:?}");
+        let json = serde_json::to_string(&text).unwrap();
+        assert!(json.contains("1. april 2027."), "{json}");
+        let list = to_blocks("Formanden foreslår:\n\n1. sundhed\n2. trafik\n");
+        assert!(
+            matches!(list.as_slice(), [Block::Paragraph { .. }, Block::List { .. }]),
+            "{list:?}"
+        );
+        let after = to_blocks("Fristerne er:\n1. marts for ansøgning\n");
+        assert!(matches!(after.as_slice(), [Block::Paragraph { .. }]), "{after:?}");
+        assert_eq!(danish_dates("Tekst\n1. aprilsnar\n"), "Tekst\n1. aprilsnar\n");
+    }
 
     fn text(s: &str) -> Inline {
         Inline::Text { text: s.into() }

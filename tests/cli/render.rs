@@ -185,3 +185,33 @@ fn a_document_that_cannot_be_made_at_its_moment_is_held_named_in_status_and_goes
     let status = stdout(&t.must(&["status", "--now", "2027-01-21T09:06"], 0));
     assert!(!status.contains("KAN IKKE LAVES"), "{status}");
 }
+
+#[test]
+fn a_text_that_wraps_before_a_danish_date_stays_one_paragraph_and_lists_stay_lists() {
+    let t = Test::example();
+    // Item 10 wraps "… med virkning fra⏎1. april 2027." (CommonMark alone reads a list).
+    let ten = fs::read_to_string(t.path("inbox/10-udpegning-erhvervshus.md")).unwrap();
+    assert!(ten.contains("med virkning fra\n1. april 2027."));
+    let mut front = OK.to_vec();
+    front[0] = "id = \"2027-01-28-liste\"";
+    front[2] = "title = \"Punkt med en rigtig liste\"";
+    t.write(
+        "inbox/liste.md",
+        item(&front, "Formanden foreslår:\n\n1. sundhed\n2. trafik\n"),
+    );
+    t.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    let tags = poppler(
+        "pdfinfo",
+        &["-struct-text"],
+        &t.path("outbox/2027-01-28/dagsorden-udkast.pdf"),
+    );
+    assert!(tags.contains("med virkning fra 1. april 2027."), "one paragraph:\n{tags}");
+    let lbl = tags.lines().filter(|l| l.trim() == "\"1.\"").count();
+    assert!(lbl >= 1, "the real list keeps its numbers");
+    let after: Vec<&str> =
+        tags.lines().skip_while(|l| !l.contains("Formanden foreslår")).take(12).collect();
+    assert!(
+        after.iter().any(|l| l.trim() == "Lbl (block)"),
+        "a list after the paragraph: {after:?}"
+    );
+}
