@@ -24,6 +24,8 @@ pub struct Approval {
     pub approves: Approves,
     /// Who approved it: a name as in members.csv.
     pub by: String,
+    /// For the minutes: which draft (`udkast = 2` for `referat-udkast-2.pdf`), if named.
+    pub draft: Option<u32>,
 }
 
 /// Whether a `.toml` file in the inbox is meant as an approval (it has an `approve` key),
@@ -45,7 +47,7 @@ pub fn check_approval(
     let mut r = TomlReader::new(text, 0);
     let Some(doc) = r.parse(text) else { return Err(r.problems) };
     let t = doc.as_table();
-    r.unknown_keys(t, &["meeting", "approve", "approved_by"], "");
+    r.unknown_keys(t, &["meeting", "approve", "approved_by", "udkast"], "");
     let meeting = crate::item::read_meeting(&mut r, t, config);
     let approves = r.string(t, "approve", true).and_then(|a| match a.value.as_str() {
         "dagsorden" => Some(Approves::Agenda),
@@ -68,6 +70,17 @@ pub fn check_approval(
         }
     });
     let by = r.string(t, "approved_by", true);
+    let draft = r.integer(t, "udkast", false).and_then(|n| {
+        let ok = u32::try_from(n.value).ok().filter(|n| *n >= 1);
+        if ok.is_none() {
+            r.problem(
+                n.span,
+                "`udkast` skal være udkastets nummer, fx 2",
+                "skriv fx udkast = 2",
+            );
+        }
+        ok
+    });
     if let Some(by) = &by
         && !names.iter().any(|n| n == by.value.trim())
     {
@@ -78,9 +91,12 @@ pub fn check_approval(
         );
     }
     match (meeting, approves, by) {
-        (Some(m), Some(approves), Some(by)) if r.problems.is_empty() => {
-            Ok(Approval { meeting: m.value, approves, by: by.value.trim().to_owned() })
-        }
+        (Some(m), Some(approves), Some(by)) if r.problems.is_empty() => Ok(Approval {
+            meeting: m.value,
+            approves,
+            by: by.value.trim().to_owned(),
+            draft,
+        }),
         _ => Err(r.problems),
     }
 }

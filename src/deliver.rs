@@ -129,7 +129,10 @@ pub(crate) fn record(
     if kind.is_meeting_notice() {
         // A notice is a mail: it records what it tells and what members were told before.
         let before = crate::told::last(facts.documents()).map(Box::new);
-        let json = crate::told::Told { before, ..told }.to_json();
+        let reinstated = kind.is_meeting_notice()
+            && !matches!(kind, DocKind::Cancellation(_))
+            && crate::told::standing(m, facts.documents()).cancel_sent;
+        let json = crate::told::Told { before, reinstated, ..told }.to_json();
         let doc = NewDocument {
             meeting,
             kind,
@@ -273,16 +276,18 @@ fn outgoing<'a>(ctx: Ctx, ledger: &Ledger, doc: &'a Document) -> Result<Outgoing
     };
     let ics = if doc.kind.has_calendar() {
         let docs = ledger.meeting_documents(doc.meeting)?;
+        // Calendars are shared and synced beyond the mailbox: the items as the public sees
+        // them (a closed item by its public title), numbered as on the agenda.
         let plan = document::plan(ledger, doc.meeting)?;
-        let titles = plan.list.iter().filter(|(s, _)| !s.item.withdrawn);
-        let titles: Vec<String> = titles
-            .enumerate()
-            .map(|(i, (s, _))| format!("{}. {}", i + 1, s.item.title))
+        let titles: Vec<String> = plan
+            .public_items(false)
+            .into_iter()
+            .map(|p| format!("{}. {}", p.number, p.title))
             .collect();
         let invitation = ics::Invitation {
             stamp: doc.created_at,
             sequence: crate::told::sequence(&docs, doc),
-            cancel: doc.kind == crate::kind::DocKind::Cancellation,
+            cancel: matches!(doc.kind, crate::kind::DocKind::Cancellation(_)),
             organizer: &ctx.config.mail.from,
             description: titles.join("\n"),
         };
@@ -429,6 +434,10 @@ pub(crate) fn resume(
                 return Ok(total);
             }
             if doc.kind.sendable_until(m).is_some_and(|until| now >= until) {
+                continue;
+            }
+            // A cancelled meeting's members get its cancellation, and nothing else of it.
+            if m.cancelled && !matches!(doc.kind, DocKind::Cancellation(_)) {
                 continue;
             }
             let recipients =

@@ -145,6 +145,7 @@ pub fn build(input: &DocInput) -> DocData {
         "heading": input.kind.label(),
         "council": input.council.name,
         "date": m.date.to_string(),
+        "held_on": m.held_on().to_string(),
         "when": clock::danish_moment(m.held_on().to_datetime(m.starts)),
         "time_range": format!("kl. {}–{}", clock::danish_time(m.starts), clock::danish_time(m.ends)),
         "place": m.place,
@@ -152,7 +153,7 @@ pub fn build(input: &DocInput) -> DocData {
         "item_count": input.entries.len(),
         "attachments": attachments,
     });
-    if input.kind.is_minutes_family() {
+    if input.kind.is_minutes_family() || input.kind.is_minutes_draft() {
         let (absent, guests) = input
             .attendance
             .map_or((vec![], vec![]), |a| (a.absent.clone(), a.guests.clone()));

@@ -27,8 +27,9 @@ pub enum DocKind {
     /// Notice number N that the meeting was moved or changed (day, time or place) after the
     /// agenda was sent, with the calendar invitation updated (SPEC §3.5). Mail only.
     MeetingChange(u32),
-    /// The notice that the meeting is cancelled, with a cancelling invitation. Mail only.
-    Cancellation,
+    /// Notice number N that the meeting is cancelled, with a cancelling invitation (a
+    /// meeting cancelled, held after all, and cancelled again has two). Mail only.
+    Cancellation(u32),
     /// Draft N of the minutes (or of their correction) for the chair's approval, sent to
     /// the formand, the næstformand and the secretariat only (`minutes_approval`, SPEC §3.4).
     MinutesDraft(u32),
@@ -78,7 +79,7 @@ impl DocKind {
             Self::Minutes => NAMES[4],
             Self::MinutesCorrection(_) => NAMES[5],
             Self::MeetingChange(_) => NAMES[6],
-            Self::Cancellation => NAMES[7],
+            Self::Cancellation(_) => NAMES[7],
             Self::MinutesDraft(_) => NAMES[8],
         }
     }
@@ -96,6 +97,7 @@ impl DocKind {
             | Self::Correction(n)
             | Self::MinutesCorrection(n)
             | Self::MeetingChange(n)
+            | Self::Cancellation(n)
             | Self::MinutesDraft(n) => n,
             _ => 1,
         }
@@ -109,6 +111,7 @@ impl DocKind {
             Self::MinutesCorrection(_) => Self::MinutesCorrection(n),
             Self::MeetingChange(_) => Self::MeetingChange(n),
             Self::MinutesDraft(_) => Self::MinutesDraft(n),
+            Self::Cancellation(_) => Self::Cancellation(n),
             other => other,
         }
     }
@@ -135,7 +138,7 @@ impl DocKind {
 
     /// A notice about the meeting itself (moved, changed, cancelled): a mail without a PDF.
     pub fn is_meeting_notice(self) -> bool {
-        matches!(self, Self::MeetingChange(_) | Self::Cancellation)
+        matches!(self, Self::MeetingChange(_) | Self::Cancellation(_))
     }
 
     /// Whether its mail carries a PDF (every kind but the meeting notices).
@@ -145,7 +148,7 @@ impl DocKind {
 
     /// A meeting has at most one document of this kind (its number is always 1).
     pub fn is_once(self) -> bool {
-        matches!(self, Self::Draft | Self::Agenda | Self::Minutes | Self::Cancellation)
+        matches!(self, Self::Draft | Self::Agenda | Self::Minutes)
     }
 
     /// The file name under `outbox/<meeting>/` for an edition.
@@ -162,7 +165,8 @@ impl DocKind {
             Self::MinutesDraft(n) => format!("referat-udkast-{n}.pdf"),
             // Mail only: the name is the mail's, never a file's.
             Self::MeetingChange(n) => format!("moedeaendring-{n}"),
-            Self::Cancellation => "aflysning".into(),
+            Self::Cancellation(1) => "aflysning".into(),
+            Self::Cancellation(n) => format!("aflysning-{n}"),
         }
     }
 
@@ -202,7 +206,7 @@ impl DocKind {
             Self::Minutes => "Beslutningsreferat".into(),
             Self::MinutesCorrection(n) => format!("Rettet beslutningsreferat nr. {n}"),
             Self::MeetingChange(n) => format!("Ændring af mødet nr. {n}"),
-            Self::Cancellation => "Aflysning af mødet".into(),
+            Self::Cancellation(_) => "Aflysning af mødet".into(),
             Self::MinutesDraft(_) => "Beslutningsreferat".into(),
         }
     }
@@ -218,7 +222,7 @@ impl DocKind {
                 format!("rettet beslutningsreferat nr. {n} fra mødet")
             }
             Self::MeetingChange(_) => "besked om ændring af mødet".into(),
-            Self::Cancellation => "besked om aflysning af mødet".into(),
+            Self::Cancellation(_) => "besked om aflysning af mødet".into(),
             Self::MinutesDraft(_) => "beslutningsreferat fra mødet".into(),
         }
     }
@@ -261,7 +265,7 @@ impl DocKind {
             "minutes" => Self::Minutes,
             "minutes-correction" => Self::MinutesCorrection(seq),
             "meeting-change" => Self::MeetingChange(seq),
-            "cancellation" => Self::Cancellation,
+            "cancellation" => Self::Cancellation(seq),
             "minutes-draft" => Self::MinutesDraft(seq),
             _ => return None,
         })
@@ -308,7 +312,7 @@ mod tests {
         DocKind::Minutes,
         DocKind::MinutesCorrection(3),
         DocKind::MeetingChange(2),
-        DocKind::Cancellation,
+        DocKind::Cancellation(2),
         DocKind::MinutesDraft(1),
         DocKind::MinutesDraft(4),
     ];

@@ -219,7 +219,11 @@ fn before_agenda(
     for (m, facts) in facts {
         let due = ctx.config.schedule.agenda_due(m);
         let from = due.checked_sub(jiff::SignedDuration::from_hours(hours));
-        if from.is_ok_and(|from| now < from) || now >= due || now >= m.starts_at() {
+        if from.is_ok_and(|from| now < from)
+            || now >= due
+            || now >= m.starts_at()
+            || m.cancelled
+        {
             continue;
         }
         let plan = facts.plan();

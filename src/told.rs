@@ -25,6 +25,9 @@ pub struct Told {
     /// What members had been told before (a notice records what it changed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Box<Told>>,
+    /// The notice tells that a meeting cancelled before is held after all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reinstated: bool,
 }
 
 impl Told {
@@ -36,6 +39,7 @@ impl Told {
             ends: m.ends,
             place: m.place.clone(),
             before: None,
+            reinstated: false,
         }
     }
 
@@ -75,11 +79,16 @@ pub struct Standing {
     pub cancel_sent: bool,
 }
 
-/// A meeting's standing against its documents.
+/// A meeting's standing against its documents: what the last meeting notice said counts
+/// (a meeting cancelled and then held after all is owed a notice that it is held).
 pub fn standing(m: &MeetingConfig, docs: &[Document]) -> Standing {
+    let last_notice = docs.iter().rev().find(|d| d.kind.is_meeting_notice());
+    let cancel_sent =
+        last_notice.is_some_and(|d| matches!(d.kind, DocKind::Cancellation(_)));
     Standing {
-        changed: last(docs).is_some_and(|t| !t.same(&Told::of(m))),
-        cancel_sent: docs.iter().any(|d| d.kind == DocKind::Cancellation),
+        changed: last(docs).is_some_and(|t| !t.same(&Told::of(m)))
+            || (cancel_sent && !m.cancelled),
+        cancel_sent,
     }
 }
 
@@ -107,7 +116,7 @@ pub fn letter(config: &Config, m: &MeetingConfig, doc: &Document) -> Letter {
     let now = of_document(doc).unwrap_or_else(|| Told::of(m));
     let before = now.before.as_deref().cloned().unwrap_or_else(|| now.clone());
     let council = &config.council.name;
-    let (subject, note) = if doc.kind == DocKind::Cancellation {
+    let (subject, note) = if matches!(doc.kind, DocKind::Cancellation(_)) {
         (
             format!("{council} – mødet {} er aflyst", clock::danish_date(now.day)),
             format!(
@@ -117,6 +126,12 @@ pub fn letter(config: &Config, m: &MeetingConfig, doc: &Document) -> Letter {
         )
     } else {
         let mut lines = Vec::new();
+        if now.reinstated {
+            lines.push(format!(
+                "Mødet er ikke længere aflyst: det holdes {}.",
+                now.moment()
+            ));
+        }
         if now.day != before.day {
             lines.push(format!(
                 "Mødet er flyttet fra {} til {}.",
@@ -137,7 +152,9 @@ pub fn letter(config: &Config, m: &MeetingConfig, doc: &Document) -> Letter {
                 .push(format!("Mødet holdes nu: {} (før: {}).", now.place, before.place));
         }
         lines.push("Kalenderinvitationen er opdateret.".into());
-        let subject = if now.day != before.day {
+        let subject = if now.reinstated {
+            format!("{council} – mødet {} holdes alligevel", clock::danish_date(now.day))
+        } else if now.day != before.day {
             format!(
                 "{council} – mødet {} er flyttet til {}",
                 clock::danish_date(before.day),

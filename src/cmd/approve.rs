@@ -30,11 +30,31 @@ pub(crate) fn approve(env: &Env, cmd: &ApproveCommand) -> Result<u8> {
             "\"{by}\" står ikke i members.csv\n  hjælp: skriv navnet præcis som i members.csv"
         )));
     }
+    use crate::roster::Role;
+    let chair = |m: &&crate::roster::Member| {
+        m.name == by && matches!(m.role, Role::Formand | Role::Naestformand)
+    };
+    if cmd.minutes && !roster.iter().any(|m| chair(&m)) {
+        return Err(Error::Usage(format!(
+            "\"{by}\" er ikke formand eller næstformand i members.csv; kun de kan godkende referatet\n  hjælp: skriv formandens eller næstformandens navn efter --by"
+        )));
+    }
     // JSON string literals are TOML basic strings: the name is never spliced in raw.
-    let text = format!(
+    let mut text = format!(
         "meeting = \"{meeting}\"\napprove = \"{what}\"\napproved_by = {}\n",
         serde_json::to_string(by).expect("a string serializes")
     );
+    // The approval names the draft that exists now: a newer one is not approved unread.
+    if cmd.minutes
+        && let Some(ledger) = crate::ledger::Ledger::open_read_only(&ws.ledger_path())?
+        && let Some(d) = ledger
+            .meeting_documents(meeting)?
+            .iter()
+            .rev()
+            .find(|d| d.kind.is_minutes_draft())
+    {
+        text.push_str(&format!("udkast = {}\n", d.kind.seq()));
+    }
     if env.dry_run {
         // A rehearsal writes nothing in inbox/: it releases the agenda in its ledger copy.
         let mut council = Council::open(ws.clone(), env.clock.clone(), true)?;

@@ -31,7 +31,7 @@ pub(crate) fn preview(env: &Env, cmd: &PreviewCommand) -> Result<u8> {
     let now = council.clock.now();
     if made.is_empty() {
         let why = if cmd.minutes {
-            "referatet er sendt"
+            "referatet er sendt, eller det venter på noget (se kkr status)"
         } else if now >= m.starts_at() {
             "mødet er begyndt, så ingen dagsorden sendes"
         } else {
@@ -117,7 +117,7 @@ fn rehearse(
         .meeting_documents(meeting)?
         .into_iter()
         .filter(|d| !before.contains(&d.id))
-        .filter(|d| d.kind.is_minutes_family() == minutes)
+        .filter(|d| (d.kind.is_minutes_family() || d.kind.is_minutes_draft()) == minutes)
         .collect();
     Ok((council, made))
 }

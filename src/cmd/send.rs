@@ -18,6 +18,11 @@ pub(crate) fn send(env: &Env, cmd: &SendCommand) -> Result<u8> {
     let m = super::meeting(&council.config, meeting)?.clone();
     council.settle();
     let taken = council.take_in(&HashSet::new())?;
+    if m.cancelled {
+        return Err(Error::Usage(format!(
+            "mødet {meeting} er aflyst (cancelled = true i council.toml); der sendes intet om det\n  hjælp: slet cancelled i council.toml, hvis mødet alligevel holdes"
+        )));
+    }
     if cmd.minutes {
         if council.clock.now() < m.starts_at() {
             return Err(Error::Usage(format!(

@@ -124,7 +124,9 @@ impl Council {
             Job::SendMeetingChange { meeting } => {
                 (meeting, DocKind::MeetingChange(1), false)
             }
-            Job::SendCancellation { meeting } => (meeting, DocKind::Cancellation, false),
+            Job::SendCancellation { meeting } => {
+                (meeting, DocKind::Cancellation(1), false)
+            }
             Job::SendMinutesDraft { meeting } => {
                 (meeting, DocKind::MinutesDraft(1), false)
             }

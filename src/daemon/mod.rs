@@ -142,6 +142,12 @@ impl Council {
             }
             Ledger::open(&ws.ledger_path())?
         };
+        let mut ledger = ledger;
+        // Agendas sent by a kkr that did not record what they told of day, time and place
+        // told what council.toml says now: recorded once, so a later move is announced.
+        for m in &config.meetings {
+            ledger.fill_told(m.date, &crate::told::Told::of(m).to_json())?;
+        }
         let clock = match ledger.acted_at()? {
             Some(latest) => clock.with_floor(latest),
             None => clock,
@@ -174,7 +180,10 @@ impl Council {
             .unwrap_or_default();
         // Only asked when it can matter: minutes that are otherwise ready (state() is
         // called for every meeting on every pass).
-        if state.items > 0 && state.decided && !state.minutes_sent {
+        if state.items > 0
+            && state.decided
+            && (!state.minutes_sent || state.minutes_changed)
+        {
             state.attendance_rejected = !self.unresolved_attendance(meeting).is_empty();
         }
         if let Some(m) = self.config.meeting(meeting)

@@ -103,6 +103,33 @@ impl Facts {
     }
 }
 
+impl Facts {
+    /// The public view of the items for the site, numbered as sent; decisions only when
+    /// `with_decisions`. While a correction of the minutes is owed (not yet sent, or waiting
+    /// for its approval), the site shows the decisions as the last minutes did.
+    pub fn site_items(&self, with_decisions: bool) -> Vec<crate::site::PublicItem> {
+        let plan = self.plan();
+        let shown = plan.minutes_changed.then(|| self.minutes_shown()).flatten();
+        let entries = plan.entries(DocKind::Agenda);
+        entries
+            .into_iter()
+            .map(|(s, _, number)| {
+                let item = match &shown {
+                    Some(_) => self.minutes_before.get(&s.item.id).unwrap_or(&s.item),
+                    None => &s.item,
+                };
+                let entry = crate::edition::Entry { item, status: "", number };
+                let mut p = crate::edition::public_item(&entry);
+                let unsent = shown.as_ref().is_some_and(|m| !m.contains_key(&s.item.id));
+                if !with_decisions || unsent {
+                    p.result = None;
+                }
+                p
+            })
+            .collect()
+    }
+}
+
 /// What differs in the minutes between two versions of an item, in Danish.
 fn minutes_fields(old: &Item, new: &Item) -> Vec<&'static str> {
     let text = |i: &Item| i.decision.as_ref().map(|d| d.text.clone());

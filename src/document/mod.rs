@@ -411,6 +411,17 @@ pub fn data(
 ) -> Result<(DocData, Vec<Shown>)> {
     let plan = facts.plan();
     let entries = plan.entries(kind);
+    let marked = plan.sent && !matches!(kind, DocKind::Agenda | DocKind::Minutes);
+    let minutes_shown = facts.minutes_shown().unwrap_or_default();
+    let correcting = matches!(kind, DocKind::MinutesCorrection(_))
+        || (kind.is_minutes_draft() && plan.minutes_sent);
+    let status = |s: &StoredItem, c: Change| match kind {
+        _ if correcting && facts.minutes_change(&minutes_shown, &s.item) => "rettet",
+        _ if correcting || kind.is_minutes_draft() => "",
+        _ if marked => c.status(),
+        _ => "",
+    };
+    let minutes_kind = kind.is_minutes_family() || kind.is_minutes_draft();
     let shown = entries
         .iter()
         .map(|(s, c, n)| Shown {
@@ -422,7 +433,7 @@ pub fn data(
             },
             number: *n,
             title: s.item.title.clone(),
-            status: c.status().into(),
+            status: if minutes_kind { status(s, *c) } else { c.status() }.into(),
         })
         .collect();
     // The public agenda follows the agendas that were sent: its date is that of the last
@@ -434,16 +445,6 @@ pub fn data(
         })
         .flatten();
     let changed_at = last_agenda.or(facts.changed_at).unwrap_or(Timestamp::UNIX_EPOCH);
-    let marked = plan.sent && !matches!(kind, DocKind::Agenda | DocKind::Minutes);
-    let minutes_shown = facts.minutes_shown().unwrap_or_default();
-    let correcting = matches!(kind, DocKind::MinutesCorrection(_))
-        || (kind.is_minutes_draft() && plan.minutes_sent);
-    let status = |s: &StoredItem, c: Change| match kind {
-        _ if correcting && facts.minutes_change(&minutes_shown, &s.item) => "rettet",
-        _ if correcting || kind.is_minutes_draft() => "",
-        _ if marked => c.status(),
-        _ => "",
-    };
     let input = DocInput {
         council,
         meeting,
@@ -501,10 +502,13 @@ pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
         DocKind::Correction(_) => {
             "Dagsordenen er rettet; den vedhæftede udgave erstatter den tidligere.".into()
         }
-        DocKind::MinutesDraft(_) => format!(
-            "Udkast til godkendelse: referatet sendes først til alle, når det er godkendt. Godkend det med kkr approve {} --minutes --by NAVN eller en godkendelsesfil i inbox/ (approve = \"referat\", approved_by = et navn fra members.csv). Ændres en beslutning inden da, kommer der et nyt udkast.",
-            doc.meeting
-        ),
+        DocKind::MinutesDraft(_) => {
+            let corrected = doc.shown.iter().any(|s| s.status == "rettet");
+            format!(
+                "{}Udkast til godkendelse: referatet sendes først til alle, når formanden eller næstformanden har godkendt det. Giv sekretariatet besked (svar på denne mail), når det kan godkendes, eller hvad der skal rettes. Ændres en beslutning inden da, kommer der et nyt udkast, og det er det nyeste, der godkendes.",
+                if corrected { "Det er et udkast til et rettet referat. " } else { "" }
+            )
+        }
         DocKind::MinutesCorrection(_) => {
             let fixed: Vec<String> = doc
                 .shown

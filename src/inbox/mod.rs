@@ -16,7 +16,9 @@ use crate::ledger::Ledger;
 use crate::report::{FileReport, Problem};
 use crate::workspace::Workspace;
 
+mod release;
 mod trial;
+use release::releasable;
 pub(crate) use trial::Trial;
 pub(crate) use trial::try_drafts;
 
@@ -269,7 +271,7 @@ pub(crate) fn intake(
             None => judge(ws, &c.rel, bytes, &ctx, names),
         };
         let verdict = within_limit(ledger, &mut counts, verdict)?;
-        let verdict = releasable(config, ledger, now, verdict)?;
+        let verdict = releasable(ws, config, ledger, now, verdict)?;
         not_earlier(ws, ledger, verdict)
     };
     // Items and attendance first, each item tried in a draft before it is accepted; the
@@ -382,79 +384,6 @@ fn not_earlier(ws: &Workspace, ledger: &Ledger, verdict: Verdict) -> Result<Verd
             "ret i {file} (den nyeste udgave) og læg den ind igen; de tidligere udgaver ligger i tidligere/"
         )),
     ]))
-}
-
-/// Rejects an approval of an agenda that cannot go: the meeting has started, the agenda is
-/// already sent, or it has no items yet.
-fn releasable(
-    config: &Config,
-    ledger: &Ledger,
-    now: &jiff::Zoned,
-    verdict: Verdict,
-) -> Result<Verdict> {
-    let Verdict::Approval(a) = verdict else { return Ok(verdict) };
-    let m = a.meeting;
-    if a.approves == crate::approval::Approves::Minutes {
-        let plan = crate::document::plan(ledger, m)?;
-        let waiting = plan.minutes_draft_current && !plan.minutes_approved;
-        return Ok(if waiting {
-            Verdict::Approval(a)
-        } else {
-            Verdict::Rejected(vec![
-                Problem::file(format!(
-                    "intet referat til mødet {m} venter på godkendelse{}",
-                    if plan.minutes_approved { " (det er allerede godkendt)" } else { "" }
-                ))
-                .hint("et referat kan godkendes, når udkastet er sendt til formand, næstformand og sekretariatet; kkr status viser, om det venter"),
-            ])
-        });
-    }
-    let problem = match meeting_phase(config, Some(ledger), m, now) {
-        Phase::Started => Some(
-            Problem::file(format!(
-                "mødet {m} er begyndt; dagsordenen sendes ikke længere"
-            ))
-            .hint("fjern filen"),
-        ),
-        Phase::Sent => Some(
-            Problem::file(format!("dagsordenen til mødet {m} er allerede sendt")).hint(
-                "fjern filen; en godkendelse frigiver kun en tilbageholdt dagsorden",
-            ),
-        ),
-        Phase::Draft => {
-            let plan = crate::document::plan(ledger, m)?;
-            if plan.active() == 0 {
-                Some(
-                    Problem::file(format!(
-                        "mødet {m} har ingen punkter; en tom dagsorden sendes aldrig"
-                    ))
-                    .hint(
-                        "læg punkterne i inbox/ først, og læg så godkendelsen ind igen",
-                    ),
-                )
-            } else if !plan.held {
-                // SPEC §2: an approval releases a *held* agenda; one on schedule goes at
-                // its moment, and `kkr send` sends it earlier on purpose.
-                let due = config.meeting(m).map(|mc| config.schedule.agenda_due(mc));
-                let when =
-                    due.map(|d| clock::danish_moment(d.datetime())).unwrap_or_default();
-                Some(
-                    Problem::file(format!(
-                        "dagsordenen til mødet {m} er ikke holdt tilbage; den sendes {when}"
-                    ))
-                    .hint(format!(
-                        "fjern filen; skal den sendes før tiden, så kør kkr send {m}"
-                    )),
-                )
-            } else {
-                None
-            }
-        }
-    };
-    Ok(match problem {
-        Some(p) => Verdict::Rejected(vec![p]),
-        None => Verdict::Approval(a),
-    })
 }
 
 /// Carries out a verdict on a claimed file: an item or attendance into the ledger and

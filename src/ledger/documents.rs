@@ -223,6 +223,16 @@ impl Ledger {
         Ok(self.conn.query_row(&sql, [id], document)?)
     }
 
+    /// Records what the agenda-family documents of a meeting told of its day, time and place
+    /// where they did not record it (made by an earlier kkr); returns how many.
+    pub fn fill_told(&mut self, meeting: Date, told: &str) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE documents SET told = ?2 WHERE meeting = ?1 AND told IS NULL
+             AND (kind = 'agenda' OR kind LIKE 'supplement:%' OR kind LIKE 'correction:%')",
+            params![meeting.to_string(), told],
+        )?)
+    }
+
     /// Adds deliveries for recipients a document does not have yet (roster rows added after
     /// it was made); returns how many were added.
     pub fn add_recipients(

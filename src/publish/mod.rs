@@ -187,8 +187,9 @@ impl Publisher {
         for m in config.meetings.iter().filter(|m| only.is_none_or(|d| d == m.date)) {
             let facts = Facts::load(ledger, m.date)?;
             let plan = facts.plan();
-            // A correction waiting for approval is not published before it is approved.
-            let waiting = config.schedule.minutes_approval && plan.minutes_changed;
+            // A correction is published with the members' corrected minutes, not before
+            // (with approval: once it is approved).
+            let waiting = plan.minutes_changed;
             let kinds = [
                 (DocKind::Agenda, plan.sent),
                 (DocKind::Minutes, plan.minutes_sent && !waiting),
@@ -350,7 +351,7 @@ fn site_meetings(config: &Config, ledger: &Ledger) -> Result<Vec<SiteMeeting>> {
             continue;
         }
         let minutes = files.iter().any(|f| f.kind == DocKind::Minutes);
-        let items = crate::document::plan(ledger, m.date)?.public_items(minutes);
+        let items = crate::document::Facts::load(ledger, m.date)?.site_items(minutes);
         out.push(SiteMeeting {
             starts: m.starts_at(),
             ends: m.ends_at(),

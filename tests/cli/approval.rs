@@ -84,7 +84,7 @@ fn minutes_wait_for_the_chair_and_then_reach_everyone_once_saying_who_approved_t
         fold(&poppler("pdftotext", &[], &t.path("outbox/2027-01-28/referat-udkast.pdf")));
     assert!(draft.contains("UDKAST") && draft.contains("til godkendelse"), "{draft}");
     let mail = fs::read_to_string(t.path("outbox/mail").join(&drafts[0])).unwrap();
-    assert!(mail.contains("kkr approve 2027-01-28 --minutes"), "the mail says how");
+    assert!(mail.contains("Giv sekretariatet besked"), "the mail says what to do");
     assert!(
         !t.path("outbox/public/2027-01-28/referat-offentlig.pdf").exists(),
         "nothing public"
@@ -100,10 +100,22 @@ fn minutes_wait_for_the_chair_and_then_reach_everyone_once_saying_who_approved_t
     assert!(report.contains("står ikke i members.csv"), "{report}");
     assert!(mails_of(&t, "referat").is_empty());
 
-    // A decision changed while it waits: a new draft to the approvers.
+    // Only the formand or the næstformand approves the minutes.
+    t.write("inbox/medlem.toml", "meeting = \"2027-01-28\"\napprove = \"referat\"\napproved_by = \"Sofie Kjærgaard Lund\"\n");
+    t.must(&["run", "--once", "--now", "2027-01-28T13:10"], 1);
+    let report = fs::read_to_string(t.path("inbox/afvist/medlem.toml.fejl.txt")).unwrap();
+    assert!(report.contains("ikke formand eller næstformand"), "{report}");
+
+    // A decision changed while it waits: a new draft to the approvers, and an approval of
+    // the first draft no longer counts.
     redrop(&t, "03-praktikpladser.md", "godkendt.", "godkendt med en frist.");
     t.must(&["run", "--once", "--now", "2027-01-28T14:00"], 0);
     assert_eq!(mails_of(&t, "referat-udkast-2").len(), approvers().len());
+    t.write("inbox/gammel.toml", format!("meeting = \"2027-01-28\"\napprove = \"referat\"\napproved_by = \"{CHAIR}\"\nudkast = 1\n"));
+    t.must(&["run", "--once", "--now", "2027-01-28T14:10"], 1);
+    let report = fs::read_to_string(t.path("inbox/afvist/gammel.toml.fejl.txt")).unwrap();
+    assert!(report.contains("det nyeste er udkast 2"), "{report}");
+    assert!(mails_of(&t, "referat").is_empty());
 
     // Approved: the minutes go to every roster row, once, saying so; the public edition too.
     t.must(
@@ -154,6 +166,14 @@ fn minutes_wait_for_the_chair_and_then_reach_everyone_once_saying_who_approved_t
         fs::read(t.path("outbox/public/2027-01-28/referat-offentlig.pdf")).unwrap(),
         public
     );
+    for site in ["index.html", "meetings.json"] {
+        let text = fs::read_to_string(t.path(&format!("outbox/public/{site}"))).unwrap();
+        assert!(!text.contains("fristen 1. april"), "{site} waits for the approval too");
+        assert!(
+            text.contains("godkendt med en frist"),
+            "{site} shows what was published"
+        );
+    }
     t.write(
         "inbox/godkend-rettelse.toml",
         format!(
@@ -171,6 +191,11 @@ fn minutes_wait_for_the_chair_and_then_reach_everyone_once_saying_who_approved_t
     assert_ne!(
         fs::read(t.path("outbox/public/2027-01-28/referat-offentlig.pdf")).unwrap(),
         public
+    );
+    let index = fs::read_to_string(t.path("outbox/public/index.html")).unwrap();
+    assert!(
+        index.contains("fristen 1. april"),
+        "the site follows the approved correction"
     );
 }
 

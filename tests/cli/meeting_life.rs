@@ -104,6 +104,11 @@ fn a_meeting_moved_after_the_agenda_tells_everyone_once_and_the_minutes_follow()
     assert_eq!(cal[2], "1", "SEQUENCE one higher");
     assert!(cal[3].starts_with("2027-02-04T09:00:00"), "{cal:?}");
     assert!(cal[6].contains("mailto:"), "ORGANIZER: {cal:?}");
+    // DESCRIPTION lists the items as the public sees them: a closed item by its public title.
+    let unfolded = ics.replace("\r\n ", "");
+    assert!(unfolded.contains("DESCRIPTION:1. Godkendelse af dagsorden"), "{ics}");
+    assert!(unfolded.contains("10. Udpegning til bestyrelse"), "{ics}");
+    assert!(!unfolded.contains("Udpegning af kommunal repræsentant"), "{ics}");
     // Told once.
     t.must(&["run", "--once", "--now", "2027-01-22T11:00"], 0);
     assert_eq!(mails_of(&t, "moedeaendring-1").len(), 62);
@@ -182,7 +187,7 @@ fn a_cancelled_meeting_is_told_once_with_a_cancelling_invitation_and_then_nothin
     // Decisions dropped afterwards are rejected, saying why, and nothing more is sent.
     crate::minutes::decide_all(&t);
     let before = t.mails("outbox/mail").len();
-    let out = t.must(&["run", "--once", "--now", "2027-01-28T12:00"], 1);
+    let out = t.must(&["run", "--once", "--now", "2027-01-22T12:00"], 1);
     let report =
         fs::read_to_string(t.path("inbox/afvist/03-praktikpladser.md.fejl.txt")).unwrap();
     assert!(report.contains("mødet 2027-01-28 er aflyst"), "{report}");
@@ -190,7 +195,25 @@ fn a_cancelled_meeting_is_told_once_with_a_cancelling_invitation_and_then_nothin
     t.must(&["run", "--once", "--now", "2027-01-23T10:00"], 0);
     assert_eq!(t.mails("outbox/mail").len(), before, "told once");
     let out = t.kkr(&["send", "2027-01-28", "--now", "2027-01-23T10:00"]);
-    assert_eq!(t.mails("outbox/mail").len(), before, "{}", crate::harness::stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "refused, saying it is cancelled");
+    assert!(crate::harness::stderr(&out).contains("er aflyst"));
+    assert_eq!(t.mails("outbox/mail").len(), before);
+
+    // Held after all: everyone is told once, with the invitation back (SEQUENCE 2).
+    edit_first_meeting(&t, "cancelled = true\n", "");
+    t.must(&["run", "--once", "--now", "2027-01-24T10:00"], 0);
+    let back = mails_of(&t, "moedeaendring-1");
+    assert_eq!(back.len(), 62);
+    let (subject, body, ics) = read_mail(&t, &back[0]);
+    assert!(
+        subject.contains("holdes alligevel") && body.contains("ikke længere aflyst"),
+        "{subject}\n{body}"
+    );
+    let cal = parse_ics(&ics.unwrap().0);
+    assert_eq!(
+        (cal[0].as_str(), cal[2].as_str(), cal[5].as_str()),
+        ("PUBLISH", "2", "CONFIRMED")
+    );
 }
 
 #[test]
