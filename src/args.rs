@@ -76,7 +76,7 @@ pub(crate) enum Command {
     Run(RunCommand),
     /// Kontrollér council.toml, members.csv og indbakken uden at ændre noget
     #[command(help_template = TEMPLATE)]
-    Check,
+    Check(CheckCommand),
     /// Vis møder, hvad der er sendt og hvornår næste udsendelse sker
     #[command(help_template = TEMPLATE)]
     Status(StatusCommand),
@@ -119,6 +119,15 @@ pub(crate) struct RunCommand {
     /// Gør det forfaldne arbejde én gang og afslut
     #[arg(long)]
     pub(crate) once: bool,
+}
+
+/// `kkr check`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
+pub(crate) struct CheckCommand {
+    /// Kontrollér kun disse filer i indbakken (fx inbox/03-praktikpladser.md)
+    #[arg(value_name = "FIL")]
+    pub(crate) files: Vec<std::path::PathBuf>,
 }
 
 /// `kkr status`.

@@ -238,7 +238,7 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
     };
     match &cli.command {
         Command::Run(c) => cmd::run::run(&env, c),
-        Command::Check => cmd::check::check(&env),
+        Command::Check(c) => cmd::check::check(&env, c),
         Command::Status(c) => cmd::status::run(&env, c),
         Command::Render(c) => cmd::render::render(&env, c),
         Command::Send(c) => cmd::send::send(&env, c),

@@ -112,6 +112,7 @@ fn read_rows(bytes: &[u8]) -> Result<(Vec<Member>, Vec<Problem>), Vec<Problem>> 
         .delimiter(delimiter(bytes))
         .from_reader(bytes);
     let index = read_header(&mut rdr)?;
+    let columns = rdr.headers().map_or(0, csv::StringRecord::len);
     let mut problems = Vec::new();
     let mut members: Vec<Member> = Vec::new();
     for record in rdr.records() {
@@ -127,10 +128,26 @@ fn read_rows(bytes: &[u8]) -> Result<(Vec<Member>, Vec<Problem>), Vec<Problem>> 
             }
         };
         let row = Row::new(&record, &index);
+        // A comma inside a field (`Hansen, Jens`) shifts every field after it: one problem
+        // with the cause, not one for each field it moved.
+        let filled = record
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.trim().is_empty())
+            .last()
+            .map_or(0, |(i, _)| i + 1);
+        if filled > columns {
+            problems.push(
+                Problem::at((row.line, 1), format!("rækken har {filled} kolonner, overskriften {columns}"))
+                    .hint("står der et komma i et felt, fx i et navn eller en kommune? Sæt feltet i anførselstegn: \"Hansen, Jens\""),
+            );
+            continue;
+        }
         if let Some(member) = read_member(&row, &members, &mut problems) {
             members.push(member);
         }
     }
+    let mut problems = unfilled_runs(problems);
     if members.is_empty() && problems.is_empty() {
         problems.push(
             Problem::file("medlemslisten er tom")
@@ -138,6 +155,36 @@ fn read_rows(bytes: &[u8]) -> Result<(Vec<Member>, Vec<Problem>), Vec<Problem>> 
         );
     }
     Ok((members, problems))
+}
+
+/// Consecutive rows that are not filled in yet (the placeholders `kkr init` writes) as one
+/// problem: `rækkerne 4–38 er ikke udfyldt endnu (35 rækker)`.
+fn unfilled_runs(problems: Vec<Problem>) -> Vec<Problem> {
+    const UNFILLED: &str = "rækken er ikke udfyldt endnu";
+    let mut out: Vec<(Problem, usize)> = Vec::new();
+    for p in problems {
+        match out.last_mut() {
+            Some((first, last))
+                if p.message == UNFILLED
+                    && first.message.starts_with("række")
+                    && first.message.contains("ikke udfyldt")
+                    && p.line == *last + 1 =>
+            {
+                *last = p.line;
+                first.message = format!(
+                    "rækkerne {}–{} er ikke udfyldt endnu ({} rækker)",
+                    first.line,
+                    p.line,
+                    p.line - first.line + 1
+                );
+            }
+            _ => {
+                let line = p.line;
+                out.push((p, line));
+            }
+        }
+    }
+    out.into_iter().map(|(p, _)| p).collect()
 }
 
 /// Refuses bytes that are not UTF-8, with the position of the first bad byte.

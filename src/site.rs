@@ -171,10 +171,13 @@ pub fn feed_atom(
             m.files.iter().filter(|f| f.kind == DocKind::Minutes).map(move |f| (m, f))
         })
         .collect();
+    // Without minutes yet, the feed was last changed when anything was last published.
+    let any = meetings.iter().flat_map(|m| &m.files).map(|f| f.published_at).max();
     let updated = minutes
         .iter()
         .map(|(_, f)| f.published_at)
         .max()
+        .or(any)
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let mut x = String::new();
     let _ = write!(

@@ -20,6 +20,74 @@ pub(crate) struct TomlReader<'a> {
     pub(crate) problems: Vec<Problem>,
 }
 
+/// The quotation marks Word and other office programs type instead of `"`.
+const TYPOGRAPHIC: [char; 9] = ['„', '“', '”', '«', '»', '‘', '’', '‚', '″'];
+
+/// Office mistakes in TOML, line by line: (byte range in `toml`, message, hint), in Danish.
+fn mistakes(toml: &str) -> Vec<(Range<usize>, String, String)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in toml.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let Some((key, value)) = line.split_once('=') else { continue };
+        if key.trim_start().starts_with('#') {
+            continue;
+        }
+        let (key, at) = (key.trim(), start + key.len() + 1);
+        let value = value.trim_end();
+        let lead = value.len() - value.trim_start().len();
+        let v = value.trim_start();
+        let span = at + lead..at + value.len();
+        if v.starts_with(TYPOGRAPHIC)
+            || (v.starts_with('[') && v[1..].trim_start().starts_with(TYPOGRAPHIC))
+        {
+            out.push((
+                span,
+                format!("`{key}` står i typografiske anførselstegn (fx „…“ eller ”…”), som kkr ikke kan læse"),
+                "skriv lige anførselstegn: \"…\". Word laver dem om af sig selv; brug en teksteditor (Notesblok, TextEdit)".to_owned(),
+            ));
+        } else if matches!(v.to_lowercase().as_str(), "ja" | "nej") {
+            let fix = if v.eq_ignore_ascii_case("ja") { "true" } else { "false" };
+            out.push((
+                span,
+                format!("`{key} = {v}`: ja og nej skrives true og false"),
+                format!("skriv {key} = {fix} (uden anførselstegn)"),
+            ));
+        } else if let Some(bad) = bad_escape(v) {
+            out.push((
+                span,
+                format!("`{key}` indeholder en omvendt skråstreg (\\) i \"{bad}\""),
+                "brug almindelig skråstreg i stier, fx \"bilag/plan.pdf\"".to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+/// The first quoted string of a value with a backslash TOML does not read as an escape.
+fn bad_escape(value: &str) -> Option<String> {
+    let mut rest = value;
+    while let Some(open) = rest.find('"') {
+        let after = &rest[open + 1..];
+        let close = after.find('"').unwrap_or(after.len());
+        let inner = &after[..close];
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\'
+                && !matches!(
+                    chars.next(),
+                    Some('b' | 't' | 'n' | 'f' | 'r' | '"' | '\\' | 'u' | 'U')
+                )
+            {
+                return Some(inner.to_owned());
+            }
+        }
+        rest = &after[(close + 1).min(after.len())..];
+    }
+    None
+}
+
 /// The years a date may have (SPEC: no date can panic anything; schedules reach a few weeks
 /// either side of a meeting).
 pub(crate) const DATES: std::ops::RangeInclusive<i16> = 2000..=2100;
@@ -39,10 +107,18 @@ impl<'a> TomlReader<'a> {
         Self { file, base, lines: Lines::new(file), problems: Vec::new() }
     }
 
-    /// Parses `toml`; a syntax error becomes a problem and `None`.
+    /// Parses `toml`; a syntax error becomes a problem and `None`. The common mistakes of
+    /// people who write TOML in an office (typographic quotes, `\` in paths, `ja`/`nej`)
+    /// are each named with the fix instead of the parser's words.
     pub(crate) fn parse(&mut self, toml: &str) -> Option<ImDocument<String>> {
         match ImDocument::parse(toml.to_owned()) {
             Ok(doc) => Some(doc),
+            Err(_) if !mistakes(toml).is_empty() => {
+                for (span, message, hint) in mistakes(toml) {
+                    self.problem(Some(span), message, hint);
+                }
+                None
+            }
             Err(e) => {
                 let msg = match e.message().trim() {
                     "recursion limit exceeded" => {
@@ -305,6 +381,20 @@ mod tests {
         assert!(r.parse(&text[4..text.len() - 4]).is_none());
         assert_eq!(r.problems[0].line, 3);
         assert!(r.problems[0].message.starts_with("ugyldig TOML"));
+    }
+
+    #[test]
+    fn office_mistakes_are_named_with_their_fix_each_one() {
+        let text = "title = „Praktikpladser“\nclosed = ja\nattachments = [\"bilag\\plan.pdf\"]\n";
+        let mut r = TomlReader::new(text, 0);
+        assert!(r.parse(text).is_none());
+        let messages: Vec<&str> = r.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].contains("typografiske anførselstegn"), "{messages:?}");
+        assert!(messages[1].contains("ja og nej skrives true og false"), "{messages:?}");
+        assert!(messages[2].contains("omvendt skråstreg"), "{messages:?}");
+        // A valid escape is not a mistake.
+        assert_eq!(bad_escape("\"linje\\nny\""), None);
     }
 
     #[test]

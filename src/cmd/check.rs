@@ -17,7 +17,7 @@ use crate::term::EXIT_INVALID;
 use crate::workspace::Workspace;
 
 /// `kkr check`: validates everything and changes nothing (not even creating `state/`).
-pub(crate) fn check(env: &super::Env) -> Result<u8> {
+pub(crate) fn check(env: &super::Env, cmd: &crate::args::CheckCommand) -> Result<u8> {
     let (ws, clock) = (env.ws(), &env.clock);
     let config = match ws.load_config() {
         Ok(c) => c,
@@ -53,14 +53,24 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
             "council.toml: advarsel: miljøvariablen {var} (SMTP-adgangskode) er ikke sat; intet kan sendes, før den er"
         );
     }
-    for problem in check_templates(ws, &config) {
+    let only = (!cmd.files.is_empty()).then(|| inbox_names(ws, &cmd.files));
+    if let Some((_, missing)) = &only {
+        for f in missing {
+            crate::outln!(
+                "{f}: fejl: filen ligger ikke i inbox/\n  hjælp: giv stien til en fil i indbakken, fx inbox/03-praktikpladser.md"
+            );
+            bad += 1;
+        }
+    }
+    let only = only.map(|(rels, _)| rels);
+    for problem in check_templates(ws, &config).into_iter().filter(|_| only.is_none()) {
         crate::out!("{problem}");
         bad += 1;
     }
     let (good, per_meeting, rejected) =
-        check_inbox(ws, &config, names.as_deref(), clock)?;
+        check_inbox(ws, &config, names.as_deref(), clock, only.as_deref())?;
     bad += rejected;
-    for u in crate::unread::find(ws) {
+    for u in crate::unread::find(ws).into_iter().filter(|_| only.is_none()) {
         let p = [crate::report::Problem::file(
             "kkr læser ikke denne fil; den bliver liggende, hvor den er",
         )
@@ -75,8 +85,12 @@ pub(crate) fn check(env: &super::Env) -> Result<u8> {
         );
         return Ok(EXIT_INVALID);
     }
-    let recipients = roster.map(|r| r.len()).unwrap_or(0);
     use crate::term::count;
+    if only.is_some() {
+        crate::outln!("Alt i orden: {}.", count(good, "fil", "filer"));
+        return Ok(0);
+    }
+    let recipients = roster.map(|r| r.len()).unwrap_or(0);
     crate::outln!(
         "Alt i orden: {} i council.toml, {} i members.csv, {} i indbakken ({} til {}).",
         count(config.meetings.len(), "møde", "møder"),
@@ -97,12 +111,14 @@ fn check_inbox(
     config: &crate::config::Config,
     names: Option<&[String]>,
     clock: &crate::clock::Clock,
+    only: Option<&[String]>,
 ) -> Result<(usize, BTreeMap<Date, usize>, usize)> {
     let real = Ledger::open_read_only(&ws.ledger_path())?;
     let now = clock.now();
     let ctx = LedgerContext { config, ledger: real.as_ref(), now: &now };
     let mut files = inbox::claimed(ws);
     files.extend(inbox::scan(ws));
+    files.retain(|c| only.is_none_or(|o| o.contains(&c.rel)));
     let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut judged = Vec::new();
     for c in files {
@@ -160,7 +176,75 @@ fn check_inbox(
             bad += 1;
         }
     }
+    same_order(real.as_ref(), &judged);
     Ok((good, per_meeting, bad))
+}
+
+/// Warns when two items of a meeting have the same `order` (a sort key: they then stand in
+/// the order they arrived), among the files judged and the items already taken in.
+fn same_order(ledger: Option<&Ledger>, judged: &[(inbox::Candidate, Verdict)]) {
+    let mut orders: BTreeMap<(Date, i64), Vec<String>> = BTreeMap::new();
+    let mut new_ids = Vec::new();
+    for (c, v) in judged {
+        if let Verdict::Item(i) = v {
+            new_ids.push(i.item.id.clone());
+            if let Some(o) = i.item.order {
+                orders
+                    .entry((i.item.meeting, o))
+                    .or_default()
+                    .push(format!("inbox/{}", c.rel));
+            }
+        }
+    }
+    let meetings: std::collections::BTreeSet<Date> =
+        orders.keys().map(|(m, _)| *m).collect();
+    for m in meetings {
+        let stored = ledger.and_then(|l| l.items(m).ok()).unwrap_or_default();
+        for s in
+            stored.iter().filter(|s| !new_ids.contains(&s.item.id) && !s.item.withdrawn)
+        {
+            if let Some(o) = s.item.order
+                && let Some(v) = orders.get_mut(&(m, o))
+            {
+                v.push(format!("punktet »{}«", s.item.title));
+            }
+        }
+    }
+    for ((m, o), names) in orders.iter().filter(|(_, v)| v.len() > 1) {
+        crate::outln!(
+            "advarsel: order = {o} bruges af flere punkter til mødet {m}: {}\n  hjælp: order er punkternes rækkefølge; giv dem hver sit tal, ellers står de i den rækkefølge, de blev modtaget",
+            names.join(", ")
+        );
+    }
+}
+
+/// The inbox-relative names of the files given to `kkr check FILE…`, and those that are
+/// not in the inbox.
+fn inbox_names(
+    ws: &Workspace,
+    files: &[std::path::PathBuf],
+) -> (Vec<String>, Vec<String>) {
+    let inbox = ws.inbox();
+    let real_inbox = inbox.canonicalize().unwrap_or_else(|_| inbox.clone());
+    let (mut rels, mut missing) = (Vec::new(), Vec::new());
+    for f in files {
+        let shown = f.display().to_string();
+        let found = f.canonicalize().ok().and_then(|p| {
+            p.strip_prefix(&real_inbox)
+                .ok()
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+        });
+        let literal = shown.trim_start_matches("./");
+        let rel = found.or_else(|| {
+            let r = literal.strip_prefix("inbox/").unwrap_or(literal);
+            inbox.join(r).is_file().then(|| r.to_owned())
+        });
+        match rel {
+            Some(r) => rels.push(r),
+            None => missing.push(shown),
+        }
+    }
+    (rels, missing)
 }
 
 /// Compiles the workspace's templates (mail and Typst) with a sample item, so a template

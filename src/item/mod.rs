@@ -12,6 +12,7 @@ use crate::report::{Lines, Problem};
 use crate::spanned::{At, TomlReader};
 
 mod attendance;
+mod mistakes;
 pub use attendance::{Attendance, check_attendance};
 
 /// Largest item file taken in.
@@ -211,6 +212,9 @@ pub fn check(
     let mut r = TomlReader::new(text, base);
     let Some(doc) = r.parse(front) else { return Err(r.problems) };
     let t = doc.as_table();
+    if let Some(problem) = mistakes::decision_above_fields(&r, t) {
+        return Err(vec![problem]);
+    }
     r.unknown_keys(t, &ITEM_KEYS, "");
 
     let id = read_id(&mut r, t);
@@ -239,7 +243,8 @@ pub fn check(
     check_body(&mut r, text, body, printable);
     let withdrawn = r.boolean(t, "withdrawn").is_some_and(|b| b.value);
     let decision = read_decision(&mut r, t, closed, printable);
-    let refs = r.strings(t, "attachments");
+    let mut refs = r.strings(t, "attachments");
+    mistakes::windows_paths(&mut r, &mut refs);
 
     // Rules that depend on the meeting's phase and the accepted version.
     let previous = id.as_ref().and_then(|id| ctx.previous(&id.value));

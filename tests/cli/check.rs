@@ -219,3 +219,29 @@ fn check_looks_at_files_a_stopped_run_left_claimed() {
     let out = t.must(&["check"], 1);
     assert!(stdout(&out).contains("inbox/halv.md:"), "{}", stdout(&out));
 }
+
+#[test]
+fn check_with_files_validates_just_those_and_warns_of_equal_order() {
+    let t = Test::example();
+    let four = std::fs::read_to_string(t.path("inbox/04-rammeaftale-social.md")).unwrap();
+    assert!(four.contains("order = 4"));
+    t.write("inbox/04-rammeaftale-social.md", four.replace("order = 4", "order = 3"));
+    t.write("inbox/skadet.md", "ingen front matter\n");
+    // Only the named file: the broken one elsewhere in the inbox is not reported.
+    let out = stdout(&t.must(&["check", "inbox/03-praktikpladser.md"], 0));
+    assert_eq!(out.trim(), "Alt i orden: 1 fil.", "{out}");
+    let out = stdout(&t.must(&["check", "inbox/skadet.md", "inbox/findes-ikke.md"], 1));
+    assert!(out.contains("inbox/skadet.md:1:1: fejl:"), "{out}");
+    assert!(
+        out.contains("inbox/findes-ikke.md: fejl: filen ligger ikke i inbox/"),
+        "{out}"
+    );
+    assert!(out.contains("2 filer skal rettes"), "{out}");
+    // The whole inbox: equal order is a warning, not an error.
+    std::fs::remove_file(t.path("inbox/skadet.md")).unwrap();
+    let out = stdout(&t.must(&["check"], 0));
+    assert!(
+        out.contains("advarsel: order = 3 bruges af flere punkter til mødet 2027-01-28: inbox/03-praktikpladser.md, inbox/04-rammeaftale-social.md"),
+        "{out}"
+    );
+}

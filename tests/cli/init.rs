@@ -46,8 +46,9 @@ fn init_check_and_a_dry_run_for_each_council() {
             "{text}"
         );
         assert!(
-            text.contains("members.csv:2:1: fejl: rækken er ikke udfyldt endnu"),
-            "{text}"
+            text.contains("members.csv:2:1: fejl: rækkerne 2–")
+                && text.contains("er ikke udfyldt endnu ("),
+            "one line for the run of unfilled rows: {text}"
         );
         assert!(
             text.contains(&format!("fx \"KKR {council} <kkr-")),

@@ -14,6 +14,7 @@ mod hostile;
 mod init;
 mod meeting_life;
 mod minutes;
+mod mistakes;
 mod preview;
 mod rehearsal;
 mod render;
