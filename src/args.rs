@@ -230,8 +230,14 @@ pub(crate) struct InitCommand {
     #[arg(value_name = "MAPPE")]
     pub(crate) dir: PathBuf,
     /// Rådet: Nordjylland, Midtjylland, Syddanmark, Hovedstaden eller Sjælland
-    #[arg(long)]
+    #[arg(long, conflicts_with = "body")]
     pub(crate) council: Option<String>,
+    /// Et andet organ, sekretariatet betjener (fx "K29 – kommunaldirektørkredsen")
+    #[arg(long, value_name = "NAVN", requires = "slug")]
+    pub(crate) body: Option<String>,
+    /// Organets korte maskinnavn til mapper og webadresser (a-z, 0-9 og -), med --body
+    #[arg(long, value_name = "SLUG", requires = "body")]
+    pub(crate) slug: Option<String>,
 }
 
 #[cfg(test)]

@@ -23,6 +23,88 @@ pub struct Attachment {
     pub format: String,
     /// Number of pages (1 for images).
     pub pages: u32,
+    /// The title readers see (`{ file, title }`), instead of the file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Whether the public edition may carry it (`public = false` keeps a bilag of an open
+    /// item out of everything public; its title stays, marked as not public). Left out of
+    /// the stored JSON when true, so items stored before it hash as they did.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub public: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// An attachment as an item names it: a path, or `{ file, title, public }` (SPEC §2).
+#[derive(Debug, Clone)]
+pub(crate) struct AttachmentRef {
+    /// The path, relative to the item's file.
+    pub(crate) file: At<String>,
+    /// Its title, if given.
+    pub(crate) title: Option<String>,
+    /// Whether the public may see it (default true).
+    pub(crate) public: bool,
+}
+
+/// Reads `attachments`: paths, or tables `{ file = "…", title = "…", public = false }`.
+pub(crate) fn read_refs(
+    r: &mut TomlReader,
+    t: &dyn toml_edit::TableLike,
+) -> Vec<AttachmentRef> {
+    use toml_edit::Value;
+    let Some(item) = t.get("attachments") else { return Vec::new() };
+    let Some(array) = item.as_array() else {
+        r.problem(
+            item.span(),
+            "`attachments` skal være en liste, fx [\"bilag/plan.pdf\"]",
+            "skriv bilagene mellem [ og ], adskilt af komma",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for v in array.iter() {
+        match v {
+            Value::String(s) => out.push(AttachmentRef {
+                file: At { value: s.value().clone(), span: v.span() },
+                title: None,
+                public: true,
+            }),
+            Value::InlineTable(table) => {
+                r.unknown_keys(table, &["file", "title", "public"], " i et bilag");
+                let file = r.string(table, "file", true);
+                let title = r.string(table, "title", false);
+                if let Some(t) = &title
+                    && (t.value.trim().is_empty()
+                        || !crate::config::is_header_safe(&t.value)
+                        || t.value.chars().count() > crate::spanned::MAX_TITLE_CHARS)
+                {
+                    r.problem(
+                        t.span.clone(),
+                        "bilagets titel er tom, for lang eller indeholder linjeskift",
+                        "skriv titlen på én linje, fx title = \"Fordeling pr. kommune\"",
+                    );
+                }
+                let public = r.boolean(table, "public").is_none_or(|b| b.value);
+                if let Some(file) = file {
+                    let title = title.map(|t| t.value.trim().to_owned()).filter(|t| !t.is_empty());
+                    out.push(AttachmentRef { file, title, public });
+                }
+            }
+            _ => r.problem(
+                v.span(),
+                "et bilag skrives som en sti i anførselstegn eller som { file = \"…\", title = \"…\" }",
+                "skriv fx [\"bilag/plan.pdf\"] eller [{ file = \"bilag/plan.pdf\", title = \"Plan\" }]",
+            ),
+        }
+    }
+    out
 }
 
 impl Attachment {
@@ -31,9 +113,12 @@ impl Attachment {
         format!("{}.{}", self.sha256, self.format)
     }
 
-    /// The name shown to readers: the file name without folders.
+    /// The name shown to readers: its title, else the file name without folders.
     pub fn display_name(&self) -> &str {
-        self.name.rsplit('/').next().unwrap_or(&self.name)
+        match &self.title {
+            Some(title) => title,
+            None => self.name.rsplit('/').next().unwrap_or(&self.name),
+        }
     }
 }
 
@@ -72,13 +157,14 @@ impl LoadedAttachment {
 /// attachments) when it named the same path.
 pub(crate) fn load_all(
     r: &mut TomlReader,
-    refs: &[At<String>],
+    refs: &[AttachmentRef],
     dir: &Path,
     root: &Path,
     previous: &[Attachment],
 ) -> Vec<LoadedAttachment> {
     let mut out = Vec::new();
-    for a in refs {
+    for spec in refs {
+        let a = &spec.file;
         let name = a.value.trim();
         let path = Path::new(name);
         let hint = "skriv stien relativt til punktets fil, fx \"bilag/plan.pdf\", uden .. og ikke som absolut sti";
@@ -98,17 +184,25 @@ pub(crate) fn load_all(
         if !full.exists()
             && let Some(prev) = previous.iter().find(|x| x.name == name)
         {
-            out.push(LoadedAttachment {
-                meta: prev.clone(),
-                bytes: None,
-                page_svgs: Vec::new(),
-            });
+            let meta = Attachment {
+                title: spec.title.clone(),
+                public: spec.public,
+                ..prev.clone()
+            };
+            out.push(LoadedAttachment { meta, bytes: None, page_svgs: Vec::new() });
             continue;
         }
         match load_one(&full, root) {
             Ok((format, pages, bytes, page_svgs)) => {
                 let sha256 = sha256_hex(&bytes);
-                let meta = Attachment { name: name.to_owned(), sha256, format, pages };
+                let meta = Attachment {
+                    name: name.to_owned(),
+                    sha256,
+                    format,
+                    pages,
+                    title: spec.title.clone(),
+                    public: spec.public,
+                };
                 out.push(LoadedAttachment { meta, bytes: Some(bytes), page_svgs });
             }
             Err((message, hint)) => {

@@ -116,6 +116,10 @@ pub fn build(input: &DocInput) -> DocData {
                 .enumerate()
                 .map(|(k, a)| {
                     let label = format!("Bilag {number}.{} – {}", k + 1, a.display_name());
+                    // A bilag that is not public: its title only, and none of its bytes.
+                    if public && !a.public {
+                        return format!("{label} (ikke offentligt)");
+                    }
                     attachments.push(json!({
                         "number": format!("{number}.{}", k + 1),
                         "label": label,
@@ -301,6 +305,8 @@ mod tests {
             case: Some(format!("26/{SECRET}")),
             recommendation: format!("Indstilling {SECRET}"),
             attachments: vec![Attachment {
+                title: None,
+                public: true,
                 name: format!("bilag/{SECRET}.pdf"),
                 sha256: "ab".repeat(32),
                 format: "pdf".into(),

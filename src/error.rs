@@ -81,6 +81,16 @@ pub enum Error {
         "state/kkr.sqlite er ikke kkr's log (den indeholder andre tabeller)\n  hjælp: læg kkr's egen sikkerhedskopi tilbage (docs/OPERATIONS.md, »Backup and restore«)"
     )]
     LedgerForeign,
+    /// The ledger belongs to another council (its backup was put back here).
+    #[error(
+        "state/kkr.sqlite er loggen for {found}, ikke for {expected}\n  hjælp: det er en sikkerhedskopi fra et andet råds arbejdsmappe. Læg dette råds egen sikkerhedskopi tilbage (docs/OPERATIONS.md, »Backup and restore«)"
+    )]
+    LedgerOfAnother {
+        /// The council the ledger belongs to.
+        found: String,
+        /// This workspace's council.
+        expected: String,
+    },
     /// The ledger (SQLite) failed.
     #[error("fejl i loggen (state/kkr.sqlite)")]
     Ledger(#[from] rusqlite::Error),

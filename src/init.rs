@@ -1,5 +1,6 @@
-//! `kkr init`: a new workspace for one of the five councils, with everything left to fill
-//! in marked `UDFYLD` so that `kkr check` can say what remains.
+//! `kkr init`: a new workspace for one of the five councils, or another body the same
+//! secretariat serves (the K29 director circle, a fagdirektørforum), with everything left to
+//! fill in marked `UDFYLD` so that `kkr check` can say what remains.
 
 use std::path::Path;
 
@@ -35,7 +36,32 @@ pub(crate) fn find(name: &str) -> Option<CouncilInfo> {
     })
 }
 
-fn council_toml(c: CouncilInfo, year: i16) -> String {
+/// What a new workspace is for: its name on every document and mail, its slug, and how many
+/// roster rows to prepare.
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    /// E.g. `KKR Hovedstaden` or `K29 – kommunaldirektørkredsen`.
+    pub(crate) name: String,
+    /// E.g. `kkr-hovedstaden`.
+    pub(crate) slug: String,
+    /// Roster rows to prepare (members; the secretariat's row comes on top).
+    pub(crate) members: usize,
+}
+
+impl From<CouncilInfo> for Body {
+    fn from(c: CouncilInfo) -> Self {
+        Self {
+            name: format!("KKR {}", c.region),
+            slug: c.slug.into(),
+            members: c.members,
+        }
+    }
+}
+
+/// Rows prepared for another body than a KKR: add or delete rows as it has members.
+const BODY_MEMBERS: usize = 20;
+
+fn council_toml(c: &Body, year: i16) -> String {
     let mut meetings = String::new();
     // Five Thursdays spread over the year as placeholders: February, April, June,
     // September, November.
@@ -48,12 +74,12 @@ fn council_toml(c: CouncilInfo, year: i16) -> String {
         ));
     }
     format!(
-        r#"# Opsætning af KKR {region} til kkr. Linjer, der begynder med #, er kommentarer.
+        r#"# Opsætning af {name} til kkr. Linjer, der begynder med #, er kommentarer.
 # Ret alt, der er markeret {PLACEHOLDER}, og kontrollér filen med:  kkr check
 
 [council]
 # Rådets navn, som det står på dagsorden, referat og i mailenes emnelinje.
-name = "KKR {region}"
+name = {name_toml}
 # Kort maskinnavn (ændres ikke).
 slug = "{slug}"
 timezone = "Europe/Copenhagen"
@@ -73,7 +99,7 @@ notice_hours_before = 24
 
 [mail]
 # Afsender og svaradresse.
-from = "KKR {region} <{PLACEHOLDER}@{PLACEHOLDER_DOMAIN}>"
+from = {from_toml}
 reply_to = "{PLACEHOLDER}@{PLACEHOLDER_DOMAIN}"
 # Uden en [mail.smtp]-sektion sendes intet rigtigt: mails gemmes i outbox/mail/.
 # Til rigtig afsendelse (udfyldes af KL's IT, se docs/OPERATIONS.md):
@@ -88,12 +114,20 @@ reply_to = "{PLACEHOLDER}@{PLACEHOLDER_DOMAIN}"
 # Hvor det offentlige referat lægges; "dir:outbox/public" er en mappe til gennemsyn.
 target = "dir:outbox/public"
 "#,
-        region = c.region,
+        name = c.name,
+        name_toml = toml_string(&c.name),
+        from_toml =
+            toml_string(&format!("{} <{PLACEHOLDER}@{PLACEHOLDER_DOMAIN}>", c.name)),
         slug = c.slug,
     )
 }
 
-fn members_csv(c: CouncilInfo) -> String {
+/// A TOML basic string of `s` (JSON's string syntax is TOML's): never spliced in raw.
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serializes")
+}
+
+fn members_csv(c: &Body) -> String {
     let mut out = String::from("name,email,role,party,municipality,vote\n");
     for i in 1..=c.members {
         let role = match i {
@@ -139,16 +173,45 @@ absent = ["Navn som i members.csv"]
 guests = ["Direktør for KL, Navn Navnesen"]
 "#;
 
-/// Creates the workspace `dir` for the council `name`; refuses a folder that already has a
-/// `council.toml`.
-pub(crate) fn init(dir: &Path, name: Option<&str>, year: i16) -> Result<String> {
+/// The body of `kkr init --council NAME` or `--body NAME --slug SLUG`.
+pub(crate) fn body(
+    council: Option<&str>,
+    body: Option<&str>,
+    slug: Option<&str>,
+) -> Result<Body> {
     let names = COUNCILS.iter().map(|c| c.region).collect::<Vec<_>>().join(", ");
-    let name = name.ok_or_else(|| {
-        Error::Usage(format!("angiv rådet med --council, et af: {names}"))
-    })?;
-    let c = find(name).ok_or_else(|| {
-        Error::Usage(format!("ukendt råd \"{name}\"; vælg et af: {names}"))
-    })?;
+    match (council, body, slug) {
+        (Some(name), None, None) => find(name).map(Body::from).ok_or_else(|| {
+            Error::Usage(format!("ukendt råd \"{name}\"; vælg et af: {names}"))
+        }),
+        (None, Some(name), Some(slug)) => {
+            let name = name.trim();
+            let ok = !slug.is_empty()
+                && slug
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if name.is_empty() || !crate::config::is_header_safe(name) {
+                Err(Error::Usage("navnet efter --body er tomt eller har linjeskift\n  hjælp: fx --body \"K29 – kommunaldirektørkredsen\"".into()))
+            } else if !ok {
+                Err(Error::Usage(format!(
+                    "--slug \"{slug}\" må kun bestå af a-z, 0-9 og -\n  hjælp: fx --slug k29"
+                )))
+            } else {
+                Ok(Body { name: name.into(), slug: slug.into(), members: BODY_MEMBERS })
+            }
+        }
+        (None, Some(_), None) => Err(Error::Usage(
+            "--body kræver også --slug, fx --slug k29 (bruges i mapper og webadresser)"
+                .into(),
+        )),
+        _ => Err(Error::Usage(format!(
+            "angiv rådet med --council (et af: {names}) eller et andet organ med --body NAVN --slug SLUG"
+        ))),
+    }
+}
+
+/// Creates the workspace `dir` for `c`; refuses a folder that already has a `council.toml`.
+pub(crate) fn init(dir: &Path, c: &Body, year: i16) -> Result<String> {
     if dir.join("council.toml").exists() {
         return Err(Error::Usage(format!(
             "`{}` har allerede en council.toml; kkr init overskriver ikke",
@@ -171,8 +234,8 @@ pub(crate) fn init(dir: &Path, name: Option<&str>, year: i16) -> Result<String> 
         crate::fs::create_dir_all(&dir.join(d))?;
     }
     Ok(format!(
-        "Arbejdsmappen for KKR {} er oprettet i {}.\nUdfyld council.toml og members.csv ({} medlemmer, felter markeret {PLACEHOLDER}), og kør så: kkr -C {} check",
-        c.region,
+        "Arbejdsmappen for {} er oprettet i {}.\nUdfyld council.toml og members.csv ({} medlemmer, felter markeret {PLACEHOLDER}), og kør så: kkr -C {} check",
+        c.name,
         dir.display(),
         c.members,
         dir.display()
@@ -194,7 +257,7 @@ mod tests {
 
     #[test]
     fn placeholder_meetings_are_thursdays() {
-        let text = council_toml(COUNCILS[0], 2027);
+        let text = council_toml(&Body::from(COUNCILS[0]), 2027);
         for line in text.lines().filter(|l| l.starts_with("date = ")) {
             let d: jiff::civil::Date = line[8..18].parse().unwrap();
             assert_eq!(d.weekday(), jiff::civil::Weekday::Thursday, "{d}");

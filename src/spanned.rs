@@ -20,6 +20,9 @@ pub(crate) struct TomlReader<'a> {
     pub(crate) problems: Vec<Problem>,
 }
 
+/// Longest title (of an item or a bilag), in Unicode code points.
+pub const MAX_TITLE_CHARS: usize = 300;
+
 /// The quotation marks Word and other office programs type instead of `"`.
 const TYPOGRAPHIC: [char; 9] = ['„', '“', '”', '«', '»', '‘', '’', '‚', '″'];
 

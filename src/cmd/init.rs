@@ -9,6 +9,11 @@ use super::Env;
 pub(crate) fn init(env: &Env, cmd: &InitCommand) -> Result<u8> {
     let now = env.clock.now();
     let year = if now.month() >= 7 { now.year() + 1 } else { now.year() };
-    crate::outln!("{}", crate::init::init(&cmd.dir, cmd.council.as_deref(), year)?);
+    let body = crate::init::body(
+        cmd.council.as_deref(),
+        cmd.body.as_deref(),
+        cmd.slug.as_deref(),
+    )?;
+    crate::outln!("{}", crate::init::init(&cmd.dir, &body, year)?);
     Ok(0)
 }

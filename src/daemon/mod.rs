@@ -143,6 +143,13 @@ impl Council {
             Ledger::open(&ws.ledger_path())?
         };
         let mut ledger = ledger;
+        let owner = ledger.claim_council(&config.council.slug)?;
+        if owner != config.council.slug {
+            return Err(Error::LedgerOfAnother {
+                found: owner,
+                expected: config.council.slug,
+            });
+        }
         // Agendas sent by a kkr that did not record what they told of day, time and place
         // told what council.toml says now: recorded once, so a later move is announced.
         for m in &config.meetings {

@@ -4,8 +4,9 @@
 use toml_edit::TableLike;
 
 use super::ITEM_KEYS;
+use crate::attachment::AttachmentRef;
 use crate::report::Problem;
-use crate::spanned::{At, TomlReader};
+use crate::spanned::TomlReader;
 
 /// A `[decision]` section placed above the item's fields takes them all as part of the
 /// decision: one problem naming the root cause, instead of one for every field it took.
@@ -39,8 +40,9 @@ pub(super) fn decision_above_fields(
 /// `"bilag\\plan.pdf"` is valid TOML (`\\p` is not, but `\\f` and `\\t` are escapes): a path
 /// with a control character in it was written with Windows' backslashes. Each is reported
 /// and left out.
-pub(super) fn windows_paths(r: &mut TomlReader, refs: &mut Vec<At<String>>) {
+pub(super) fn windows_paths(r: &mut TomlReader, refs: &mut Vec<AttachmentRef>) {
     refs.retain(|a| {
+        let a = &a.file;
         let windows = a.value.chars().any(char::is_control);
         if windows {
             r.problem(

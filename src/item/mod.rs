@@ -18,7 +18,7 @@ pub use attendance::{Attendance, check_attendance};
 /// Largest item file taken in.
 pub const MAX_ITEM_BYTES: u64 = 1 << 20;
 /// Longest title, in Unicode code points.
-pub const MAX_TITLE_CHARS: usize = 300;
+pub use crate::spanned::MAX_TITLE_CHARS;
 /// Most items on one meeting.
 pub const MAX_ITEMS_PER_MEETING: usize = 200;
 
@@ -243,7 +243,7 @@ pub fn check(
     check_body(&mut r, text, body, printable);
     let withdrawn = r.boolean(t, "withdrawn").is_some_and(|b| b.value);
     let decision = read_decision(&mut r, t, closed, printable);
-    let mut refs = r.strings(t, "attachments");
+    let mut refs = attachment::read_refs(&mut r, t);
     mistakes::windows_paths(&mut r, &mut refs);
 
     // Rules that depend on the meeting's phase and the accepted version.

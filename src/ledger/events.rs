@@ -30,6 +30,20 @@ pub struct Unmade {
 }
 
 impl Ledger {
+    /// Claims the ledger for the council `slug`, the first time; returns the council it
+    /// belongs to (another's when a backup of another council's ledger was put back).
+    pub fn claim_council(&mut self, slug: &str) -> Result<String> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('council', ?1)",
+            [slug],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'council'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Records that a minutes draft (a document) was approved by `by`; `false` if it
     /// already was.
     pub fn approve_minutes(

@@ -145,6 +145,14 @@ CREATE TABLE minutes_approvals (
     approved_at  TEXT NOT NULL
 );
 ",
+    // Whose ledger it is (the council's slug): a backup of another council's ledger put
+    // back by mistake is refused instead of sending its history to this council.
+    "
+CREATE TABLE meta (
+    key          TEXT PRIMARY KEY,
+    value        TEXT NOT NULL
+);
+",
 ];
 
 mod documents;

@@ -504,3 +504,31 @@ fn an_item_whose_draft_cannot_be_made_is_rejected_and_the_draft_stays() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_backup_of_another_councils_ledger_is_refused() {
+    let a = Test::example();
+    a.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    // Council B: the same files, another council.
+    let b = Test::example();
+    let toml = fs::read_to_string(b.path("council.toml")).unwrap();
+    fs::write(
+        b.path("council.toml"),
+        toml.replace("name = \"KKR Hovedstaden\"", "name = \"KKR Sjælland\"")
+            .replace("slug = \"kkr-hovedstaden\"", "slug = \"kkr-sjaelland\""),
+    )
+    .unwrap();
+    b.must(&["run", "--once", "--now", "2027-01-10T09:00"], 0);
+    // A's backup is put back in B by mistake: B refuses it, and sends nothing.
+    fs::copy(a.path("state/kkr.sqlite"), b.path("state/kkr.sqlite")).unwrap();
+    for wal in ["state/kkr.sqlite-wal", "state/kkr.sqlite-shm"] {
+        let _ = fs::remove_file(b.path(wal));
+    }
+    let out = b.must(&["run", "--once", "--now", "2027-01-21T09:00"], 4);
+    assert!(
+        stderr(&out).contains("er loggen for kkr-hovedstaden, ikke for kkr-sjaelland"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(b.mails("outbox/mail").is_empty());
+}

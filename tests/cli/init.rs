@@ -56,36 +56,9 @@ fn init_check_and_a_dry_run_for_each_council() {
         );
 
         // Filled in, with the example item in the inbox, it runs.
-        let config = fs::read_to_string(dir.join("council.toml")).unwrap();
-        let config = config
-            .replace("UDFYLD: mødested med adresse", "Rådhuset, Torvet 1")
-            .replace("UDFYLD@example.invalid", "kkr@example.org");
-        fs::write(dir.join("council.toml"), &config).unwrap();
-        let mut n = 0;
-        let roster: String = roster
-            .lines()
-            .map(|l| {
-                n += 1;
-                l.replacen("UDFYLD,UDFYLD", &format!("Person {n},person{n}"), 1)
-                    .replace("example.invalid", "example.org")
-                    + "\n"
-            })
-            .collect();
-        fs::write(dir.join("members.csv"), roster).unwrap();
-        let first =
-            config.lines().find(|l| l.starts_with("date = ")).unwrap()[8..18].to_owned();
-        let example = fs::read_to_string(dir.join("eksempler/punkt.md"))
-            .unwrap()
-            .replace("MØDEDATO", &first);
-        fs::write(dir.join("inbox/punkt.md"), example).unwrap();
-        crate::harness::age(&dir.join("inbox/punkt.md"));
+        let send = fill_in(&dir);
         let out = kkr(&["-C", d, "check"]);
         assert_eq!(out.status.code(), Some(0), "{council}: {}", stdout(&out));
-        let send = format!(
-            "{}T09:00",
-            jiff::civil::Date::strptime("%Y-%m-%d", &first).unwrap()
-                - jiff::Span::new().days(7)
-        );
         let out = kkr(&["-C", d, "run", "--once", "--now", &send]);
         assert_eq!(out.status.code(), Some(0), "{council}: {}", stderr(&out));
         assert_eq!(
@@ -94,6 +67,86 @@ fn init_check_and_a_dry_run_for_each_council() {
             "{council}"
         );
     }
+}
+
+/// Fills in a new workspace's placeholders (place, addresses, roster rows) and drops the
+/// example item for its first meeting; returns that meeting's send moment.
+fn fill_in(dir: &std::path::Path) -> String {
+    let roster = fs::read_to_string(dir.join("members.csv")).unwrap();
+    let config = fs::read_to_string(dir.join("council.toml")).unwrap();
+    let config = config
+        .replace("UDFYLD: mødested med adresse", "Rådhuset, Torvet 1")
+        .replace("UDFYLD@example.invalid", "kkr@example.org");
+    fs::write(dir.join("council.toml"), &config).unwrap();
+    let mut n = 0;
+    let roster: String = roster
+        .lines()
+        .map(|l| {
+            n += 1;
+            l.replacen("UDFYLD,UDFYLD", &format!("Person {n},person{n}"), 1)
+                .replace("example.invalid", "example.org")
+                + "\n"
+        })
+        .collect();
+    fs::write(dir.join("members.csv"), roster).unwrap();
+    let first =
+        config.lines().find(|l| l.starts_with("date = ")).unwrap()[8..18].to_owned();
+    let example = fs::read_to_string(dir.join("eksempler/punkt.md"))
+        .unwrap()
+        .replace("MØDEDATO", &first);
+    fs::write(dir.join("inbox/punkt.md"), example).unwrap();
+    crate::harness::age(&dir.join("inbox/punkt.md"));
+    format!(
+        "{}T09:00",
+        jiff::civil::Date::strptime("%Y-%m-%d", &first).unwrap()
+            - jiff::Span::new().days(7)
+    )
+}
+
+#[test]
+fn init_for_another_body_puts_its_name_on_every_document_and_mail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("k29");
+    let d = dir.to_str().unwrap();
+    let name = "K29 – kommunaldirektørkredsen";
+    let out =
+        kkr(&["init", d, "--body", name, "--slug", "k29", "--now", "2026-11-25T10:00"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("Arbejdsmappen for {name} er oprettet")));
+    let config = fs::read_to_string(dir.join("council.toml")).unwrap();
+    assert!(
+        config.contains(&format!("name = \"{name}\""))
+            && config.contains("slug = \"k29\"")
+    );
+    let out = kkr(&["-C", d, "check"]);
+    assert_eq!(out.status.code(), Some(1), "placeholders are reported");
+    let send = fill_in(&dir);
+    let out = kkr(&["-C", d, "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = kkr(&["-C", d, "run", "--once", "--now", &send]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mails: Vec<_> =
+        fs::read_dir(dir.join("outbox/mail")).unwrap().flatten().collect();
+    assert_eq!(mails.len(), 21, "20 rows and the secretariat");
+    let mail = fs::read(mails[0].path()).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&mail).unwrap();
+    assert!(
+        msg.subject().unwrap().starts_with(&format!("{name} – dagsorden")),
+        "{:?}",
+        msg.subject()
+    );
+    let pdf = fs::read_dir(dir.join("outbox"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir() && e.file_name() != "mail")
+        .unwrap()
+        .path()
+        .join("dagsorden.pdf");
+    let text = crate::harness::poppler("pdftotext", &[], &pdf);
+    assert!(text.contains(name), "{text}");
+    // Both --body and --slug, or neither.
+    let out = kkr(&["init", tmp.path().join("x").to_str().unwrap(), "--body", "K29"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod example;
 mod harness;
 
 mod approval;
+mod bilag;
 mod check;
 mod corpus;
 mod corrected;

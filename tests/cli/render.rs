@@ -31,7 +31,7 @@ fn the_agenda_has_council_date_every_title_and_page_numbers() {
         assert!(text.contains(&fold(title)), "missing title {title}");
     }
     assert!(text.contains("Lukket punkt"), "the closed item is marked");
-    assert!(text.contains("Bilag 3.1 – fordeling-praktikpladser-2027.pdf"));
+    assert!(text.contains("Bilag 3.1 – Fordeling af praktikpladser pr. kommune"));
 
     let info = poppler("pdfinfo", &[], &pdf);
     assert!(
