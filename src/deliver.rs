@@ -22,7 +22,7 @@ use crate::smtp::Smtp;
 use crate::workspace::Workspace;
 
 /// What a delivery run achieved.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Sent {
     /// Messages handed over now.
     pub(crate) sent: usize,
@@ -30,6 +30,8 @@ pub(crate) struct Sent {
     pub(crate) failed: usize,
     /// Recipients to retry later.
     pub(crate) retry: usize,
+    /// The server refused the session (no recipient's fault), with its reply.
+    pub(crate) session: Option<String>,
 }
 
 impl Sent {
@@ -38,6 +40,7 @@ impl Sent {
         self.sent += other.sent;
         self.failed += other.failed;
         self.retry += other.retry;
+        self.session = self.session.take().or(other.session);
     }
 }
 
@@ -201,7 +204,9 @@ fn keep_other(ws: &Workspace, file: &std::path::Path, pdf: &[u8]) -> Result<()> 
 /// without `[mail.smtp]` and always in a rehearsal (`outbox/prøve/mail/`).
 pub(crate) fn transport(ws: &Workspace, config: &Config) -> Result<Box<dyn Transport>> {
     match &config.mail.smtp {
-        Some(smtp) if !ws.is_rehearsal() => Ok(Box::new(Smtp::new(smtp)?)),
+        Some(smtp) if !ws.is_rehearsal() => {
+            Ok(Box::new(Smtp::new(smtp, &ws.root, &config.mail.from)?))
+        }
         _ => Ok(Box::new(DryRun::new(ws.mail_dir()))),
     }
 }
@@ -372,9 +377,17 @@ pub(crate) fn deliver(
                 mark(ledger, DeliveryState::Sent, note)?;
                 stats.sent += 1;
             }
-            Ok((Attempt::Defer(reason), _)) => {
-                // The server is unwell: this and the rest wait for the back-off.
-                let reason = refusal(d, &reason);
+            Ok((attempt @ (Attempt::Defer(_) | Attempt::Session(_)), _)) => {
+                // The server is unwell, or refused the session: this and the rest wait for
+                // the back-off; no recipient is failed for it.
+                let reason = match attempt {
+                    Attempt::Session(reason) => {
+                        stats.session = Some(reason.clone());
+                        reason
+                    }
+                    Attempt::Defer(reason) => refusal(d, &reason),
+                    _ => unreachable!("matched above"),
+                };
                 tracing::warn!("{reason}; prøves igen senere");
                 for d in std::iter::once(d).chain(rest.by_ref()) {
                     let at = now

@@ -211,6 +211,22 @@ impl DocKind {
         }
     }
 
+    /// What an attachment of this kind is called in the member's Downloads folder, between
+    /// the council's name and the date: `dagsorden`, `supplerende dagsorden 1`, ….
+    pub fn attachment_word(self) -> String {
+        match self {
+            Self::Draft => "dagsorden udkast".into(),
+            Self::Agenda => "dagsorden".into(),
+            Self::Supplement(n) => format!("supplerende dagsorden {n}"),
+            Self::Correction(n) => format!("rettet dagsorden {n}"),
+            Self::Minutes => "beslutningsreferat".into(),
+            Self::MinutesCorrection(n) => format!("rettet beslutningsreferat {n}"),
+            Self::MinutesDraft(1) => "beslutningsreferat udkast".into(),
+            Self::MinutesDraft(n) => format!("beslutningsreferat udkast {n}"),
+            Self::MeetingChange(_) | Self::Cancellation(_) => "møde".into(),
+        }
+    }
+
     /// The phrase used in titles and mail subjects: `dagsorden til mødet`.
     pub fn phrase(self) -> String {
         match self {

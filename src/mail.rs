@@ -70,8 +70,12 @@ pub struct Letter {
     pub note: String,
     /// The items.
     pub items: Vec<MailItem>,
-    /// The attached PDF's file name.
+    /// The attached PDF's file name, as the member's machine saves it
+    /// (`KKR Hovedstaden dagsorden 2027-01-28.pdf`); `""` for a mail without a PDF.
     pub file: String,
+    /// The calendar invitation's file name (`KKR Hovedstaden møde 2027-01-28.ics`).
+    #[serde(skip)]
+    pub calendar_file: String,
     /// Reply address, if any.
     pub reply_to: String,
     /// The recipient's mail server refused the message with the PDF as too large (552):
@@ -201,7 +205,8 @@ impl Mailer {
             ))
             .expect("valid content type");
             body = body.singlepart(
-                Attachment::new("moede.ics".into()).body(ics.to_owned(), ics_type),
+                Attachment::new(letter.calendar_file.clone())
+                    .body(ics.to_owned(), ics_type),
             );
         }
         builder.multipart(body).map_err(|e| Error::Compose(e.to_string()))
@@ -298,6 +303,9 @@ pub enum Attempt {
     Bounce(String),
     /// Refused because the message is too large (552, 5.3.4).
     TooLarge(String),
+    /// The server refused the session (greeting, EHLO, STARTTLS, authentication, MAIL
+    /// FROM): nothing about this recipient; every message waits and is tried again.
+    Session(String),
 }
 
 /// Where messages go: one required primitive.
@@ -377,7 +385,8 @@ mod tests {
                 number: 1,
                 title: "Godkendelse af <dagsorden>".into(),
             }],
-            file: "dagsorden.pdf".into(),
+            file: "KKR Nordjylland dagsorden 2027-01-28.pdf".into(),
+            calendar_file: "KKR Nordjylland møde 2027-01-28.ics".into(),
             reply_to: String::new(),
             size_refused: false,
         };
@@ -423,6 +432,7 @@ mod size_tests {
             note: String::new(),
             items: vec![],
             file: "referat.pdf".into(),
+            calendar_file: String::new(),
             reply_to: "sek@example.org".into(),
             size_refused: false,
         };

@@ -131,7 +131,9 @@ pub(crate) fn tell(
         }
         match attempt {
             Attempt::Sent => delivered += 1,
-            Attempt::Defer(reason) => deferred.push(format!("{}: {reason}", to.email)),
+            Attempt::Defer(reason) | Attempt::Session(reason) => {
+                deferred.push(format!("{}: {reason}", to.email))
+            }
             Attempt::Bounce(reason) | Attempt::TooLarge(reason) => tracing::error!(
                 "beskeden til sekretariatet blev afvist for {}: {reason}; ret adressen i members.csv",
                 to.email

@@ -1,57 +1,222 @@
-//! The SMTP delivery agent: hands one message to a mail server with lettre and classifies the
-//! server's reply as an [`Attempt`]. TLS is required except to this machine.
+//! The SMTP delivery agent: one connection kept for the messages of a pass (reconnected on
+//! failure), each message handed over step by step with lettre's SMTP client, and the
+//! server's reply classified by the step that refused it (SPEC §6 "SMTP refusals"): a
+//! refusal of the session (greeting, EHLO, STARTTLS, authentication, MAIL FROM) concerns
+//! every recipient and is retried; only RCPT TO and DATA refuse one recipient. TLS is
+//! required except to this machine.
+
+use std::path::Path;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{
+    ClientId, Extension, MailBodyParameter, MailParameter,
+};
 
 use crate::config::{SmtpConfig, Tls};
 use crate::error::{Error, Result};
 use crate::mail::{Attempt, Transport};
 
-/// Sends through an SMTP server with lettre.
+/// How the connection is secured.
+enum Security {
+    /// TLS from the first byte.
+    Wrapper(TlsParameters),
+    /// STARTTLS, required: never a plaintext fallback.
+    Required(TlsParameters),
+    /// None (a server on this machine only).
+    None,
+}
+
+/// Sends through an SMTP server, keeping one connection while it works.
 pub(crate) struct Smtp {
-    transport: lettre::SmtpTransport,
+    host: String,
+    port: u16,
+    timeout: Duration,
+    hello: ClientId,
+    security: Security,
+    credentials: Option<Credentials>,
+    conn: Option<SmtpConnection>,
+}
+
+/// The name kkr gives in EHLO: `helo_name`, else this machine's full name, else the From
+/// address's domain (a bare host name like `vm` is refused by many servers).
+fn hello_name(config: &SmtpConfig, from: &Mailbox) -> ClientId {
+    if let Some(name) = &config.helo_name {
+        return ClientId::Domain(name.clone());
+    }
+    // lettre's default is this machine's host name.
+    let host = match ClientId::default() {
+        ClientId::Domain(h) => h,
+        _ => String::new(),
+    };
+    if host.contains('.') {
+        ClientId::Domain(host)
+    } else {
+        ClientId::Domain(from.email.domain().to_owned())
+    }
 }
 
 impl Smtp {
-    /// Connects lazily to the configured server; the password comes from the environment.
-    pub(crate) fn new(config: &SmtpConfig) -> Result<Self> {
-        use lettre::transport::smtp::authentication::Credentials;
-        use lettre::transport::smtp::client::{Tls as LTls, TlsParameters};
+    /// Connects lazily to the configured server; the password comes from the environment,
+    /// an extra trusted CA from `ca_file` (relative to the workspace `root`).
+    pub(crate) fn new(config: &SmtpConfig, root: &Path, from: &Mailbox) -> Result<Self> {
+        let mut tls = TlsParameters::builder(config.host.clone());
+        if let Some(file) = &config.ca_file {
+            let path = root.join(file);
+            let pem = std::fs::read(&path).map_err(|e| Error::Invalid {
+                report: format!("council.toml: fejl: ca_file {} kan ikke læses: {e}\n  hjælp: læg CA-certifikatet (PEM) i arbejdsmappen, og skriv stien i ca_file\n", file.display()),
+            })?;
+            let bad = |why: String| Error::Invalid {
+                report: format!(
+                    "council.toml: fejl: ca_file {} er ikke et PEM-certifikat: {why}\n  hjælp: brug CA'ens certifikat i PEM-form (-----BEGIN CERTIFICATE-----)\n",
+                    file.display()
+                ),
+            };
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(bad("der er intet certifikat i filen".into()));
+            }
+            let cert = Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
+            tls = tls.add_root_certificate(cert);
+        }
         let tls = || {
-            TlsParameters::new(config.host.clone()).map_err(|e| {
+            tls.clone().build().map_err(|e| {
                 Error::Usage(format!("TLS til {} kan ikke sættes op: {e}", config.host))
             })
         };
-        let tls = match config.tls {
-            Tls::Tls => LTls::Wrapper(tls()?),
-            Tls::Starttls => LTls::Required(tls()?),
-            Tls::None => LTls::None,
+        let security = match config.tls {
+            Tls::Tls => Security::Wrapper(tls()?),
+            Tls::Starttls => Security::Required(tls()?),
+            Tls::None => Security::None,
         };
-        let mut builder = lettre::SmtpTransport::builder_dangerous(&config.host)
-            .tls(tls)
-            .port(config.port)
-            .timeout(Some(std::time::Duration::from_secs(config.timeout_secs)));
-        if let (Some(user), Some(var)) = (&config.user, &config.password_env) {
-            let password = std::env::var(var).map_err(|_| Error::Invalid {
-                report: format!("council.toml: fejl: miljøvariablen {var} med SMTP-adgangskoden er ikke sat, så intet kan sendes\n  hjælp: sæt {var} i kkr's miljø (fx i systemd-enheden) og start kkr igen\n"),
-            })?;
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
-        Ok(Self { transport: builder.build() })
+        let credentials = match (&config.user, &config.password_env) {
+            (Some(user), Some(var)) => {
+                let password = std::env::var(var).map_err(|_| Error::Invalid {
+                    report: format!("council.toml: fejl: miljøvariablen {var} med SMTP-adgangskoden er ikke sat, så intet kan sendes\n  hjælp: sæt {var} i kkr's miljø (fx i systemd-enheden) og start kkr igen\n"),
+                })?;
+                Some(Credentials::new(user.clone(), password))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            host: config.host.clone(),
+            port: config.port,
+            timeout: Duration::from_secs(config.timeout_secs),
+            hello: hello_name(config, from),
+            security,
+            credentials,
+            conn: None,
+        })
     }
+
+    /// Opens a session: greeting, EHLO, TLS, authentication.
+    fn connect(
+        &self,
+    ) -> std::result::Result<SmtpConnection, lettre::transport::smtp::Error> {
+        let wrapper = match &self.security {
+            Security::Wrapper(p) => Some(p),
+            _ => None,
+        };
+        let server = (self.host.as_str(), self.port);
+        let mut conn = SmtpConnection::connect(
+            server,
+            Some(self.timeout),
+            &self.hello,
+            wrapper,
+            None,
+        )?;
+        if let Security::Required(p) = &self.security {
+            conn.starttls(p, &self.hello)?;
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], c)?;
+        }
+        Ok(conn)
+    }
+}
+
+/// MAIL FROM with the parameters the message needs (as lettre's own client does).
+fn mail_from(
+    conn: &mut SmtpConnection,
+    envelope: &Envelope,
+    bytes: &[u8],
+) -> std::result::Result<(), lettre::transport::smtp::Error> {
+    let mut options = Vec::new();
+    let non_ascii =
+        envelope.to().iter().chain(envelope.from()).any(|a| !a.to_string().is_ascii());
+    if non_ascii && conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !bytes.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options)).map(|_| ())
 }
 
 impl Transport for Smtp {
     fn send(&mut self, _key: &str, message: &lettre::Message) -> Result<Attempt> {
-        use lettre::Transport as _;
-        Ok(match self.transport.send(message) {
-            Ok(_) => Attempt::Sent,
-            Err(e) => classify(&e),
-        })
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
+        let session = |e: lettre::transport::smtp::Error| {
+            Attempt::Session(format!("mailserveren afviste forbindelsen: {e}"))
+        };
+        // A kept connection may have been closed by the server meanwhile: one new try.
+        let mut kept = self.conn.take().filter(|c| !c.has_broken());
+        let reused = match kept.as_mut() {
+            Some(c) => mail_from(c, &envelope, &bytes).is_ok(),
+            None => false,
+        };
+        let mut conn = match kept {
+            Some(c) if reused => c,
+            other => {
+                if let Some(mut c) = other {
+                    c.abort();
+                }
+                let mut c = match self.connect() {
+                    Ok(c) => c,
+                    Err(e) => return Ok(session(e)),
+                };
+                if let Err(e) = mail_from(&mut c, &envelope, &bytes) {
+                    c.abort();
+                    return Ok(session(e));
+                }
+                c
+            }
+        };
+        for to in envelope.to() {
+            if let Err(e) = conn.command(Rcpt::new(to.clone(), Vec::new())) {
+                conn.abort();
+                return Ok(classify(&e));
+            }
+        }
+        let data = conn.command(Data).and_then(|_| conn.message(&bytes));
+        match data {
+            Ok(_) => {
+                self.conn = Some(conn);
+                Ok(Attempt::Sent)
+            }
+            Err(e) => {
+                conn.abort();
+                Ok(classify(&e))
+            }
+        }
     }
 }
 
-/// What a refusal means for the message: a 5xx is final, and a 552 (RFC 5321: exceeded
-/// storage allocation) or the enhanced 5.3.4 (message too big for system) says it is the
-/// size; a 4xx, a timeout or a connection that failed may go through later.
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.quit();
+        }
+    }
+}
+
+/// What a refusal of one recipient's RCPT TO or DATA means: a 5xx is final, and a 552 (RFC
+/// 5321: exceeded storage allocation) or the enhanced 5.3.4 (message too big for system)
+/// says it is the size; a 4xx, a timeout or a connection that failed may go through later.
 fn classify(e: &lettre::transport::smtp::Error) -> Attempt {
     let reason = e.to_string();
     if !e.is_permanent() {

@@ -174,6 +174,7 @@ pub fn letter(config: &Config, m: &MeetingConfig, doc: &Document) -> Letter {
         note,
         items: Vec::new(),
         file: String::new(),
+        calendar_file: format!("{council} møde {}.ics", now.day),
         reply_to: crate::mail::reply_address(&config.mail),
         size_refused: false,
     }

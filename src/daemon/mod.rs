@@ -314,6 +314,14 @@ impl Council {
         blocked.append(&mut self.unmade);
         let sent = self.resume(&roster, transport.as_mut())?;
         outcome.transient |= sent.retry > 0 || self.ledger.next_retry()?.is_some();
+        if let Some(reason) = &sent.session {
+            // Told once a day while it lasts; the notice itself may meet the same refusal.
+            let heading = "Mailserveren afviser kkr's forbindelse; intet er sendt, og kkr prøver igen";
+            let hint = format!(
+                "{reason}\nSiger serveren noget om HELO/EHLO, så sæt helo_name under [mail.smtp] i council.toml til maskinens fulde navn; ellers spørg IT (docs/OPERATIONS.md)."
+            );
+            blocked.push(crate::notice::blocked(&self.clock, heading, &hint));
+        }
         if let Err(e) = self.publish(None, false) {
             outcome.count(&e);
             if let Error::Invalid { report } = &e {

@@ -543,7 +543,13 @@ pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
             .iter()
             .map(|s| MailItem { number: s.number, title: s.title.clone() })
             .collect(),
-        file: doc.kind.file_name(Edition::Member),
+        file: format!(
+            "{} {} {}.pdf",
+            config.council.name,
+            doc.kind.attachment_word(),
+            m.held_on()
+        ),
+        calendar_file: format!("{} møde {}.ics", config.council.name, m.held_on()),
         reply_to: crate::mail::reply_address(&config.mail),
         size_refused: false,
     })

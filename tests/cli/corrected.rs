@@ -119,3 +119,29 @@ fn a_corrected_decision_or_attendance_reaches_every_member_once_and_the_public_f
     let status = stdout(&t.must(&["status", "--now", "2027-02-01T10:05"], 0));
     assert!(status.contains("rettet-referat-3.pdf"), "{status}");
 }
+
+#[test]
+fn kill_9_while_corrected_minutes_go_out_loses_nothing_and_repeats_at_most_one() {
+    use crate::smtp::{Behaviour, Sink};
+    let sink = Sink::start(Behaviour {
+        delay: std::time::Duration::from_millis(25),
+        ..Default::default()
+    });
+    let t = crate::deliver::with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    decide_all(&t);
+    t.must(&["run", "--once", "--now", AFTER], 0);
+    let name = "03-praktikpladser.md";
+    redrop(
+        &t,
+        name,
+        &format!("punkt {name}: godkendt."),
+        "punkt 3: godkendt med en frist.",
+    );
+    crate::deliver::kill_half_way(
+        &t,
+        &sink,
+        "rettet beslutningsreferat nr. 1",
+        ["2027-01-29T10:00", "2027-01-29T10:05"],
+    );
+}

@@ -666,3 +666,103 @@ fn a_clock_that_jumps_back_or_forward_sends_nothing_twice() {
         "a sent agenda is not scheduled again: {text}"
     );
 }
+
+#[test]
+fn a_server_that_refuses_the_session_fails_no_recipient_and_the_helo_name_is_configurable()
+ {
+    let refusing = Sink::start(Behaviour { refuse_ehlo: true, ..Default::default() });
+    let t = with_smtp(refusing.port);
+    let out = t.kkr(&["run", "--once", "--now", SEND]);
+    assert_eq!(out.status.code(), Some(3), "a temporary failure: {}", stderr(&out));
+    assert!(refusing.messages().is_empty());
+    assert!(
+        stderr(&out).contains("mailserveren afviste forbindelsen"),
+        "{}",
+        stderr(&out)
+    );
+    let status =
+        stdout(&t.must(&["status", "2027-01-28", "--now", "2027-01-21T09:01"], 0));
+    assert!(
+        status.contains("0 fejlet") && !status.contains("FEJLET"),
+        "no recipient failed: {status}"
+    );
+    // Pointed at a normal server, with helo_name: every row gets the agenda once, over one
+    // connection, introduced by the configured name.
+    let good = Sink::start(Behaviour::default());
+    let config = fs::read_to_string(t.path("council.toml")).unwrap();
+    let config = config
+        .replace(&format!("port = {}", refusing.port), &format!("port = {}", good.port));
+    t.write(
+        "council.toml",
+        config.replace(
+            "tls = \"none\"\n",
+            "tls = \"none\"\nhelo_name = \"kkr.example.org\"\n",
+        ),
+    );
+    t.must(&["send", "2027-01-28", "--now", "2027-01-21T09:30"], 0);
+    let per = per_recipient(&good, "dagsorden til mødet");
+    assert_eq!(per.len(), recipients(&t).len());
+    assert!(per.values().all(|ids| ids.len() == 1), "once each");
+    assert!(good.hellos().iter().all(|h| h == "kkr.example.org"), "{:?}", good.hellos());
+    assert!(
+        good.connections() <= 2,
+        "one connection for the agenda's 62 messages: {}",
+        good.connections()
+    );
+}
+
+#[test]
+fn a_ca_file_that_cannot_be_read_is_a_clear_error_and_nothing_is_sent() {
+    let sink = Sink::start(Behaviour::default());
+    let t = with_smtp(sink.port);
+    let config = fs::read_to_string(t.path("council.toml")).unwrap();
+    t.write(
+        "council.toml",
+        config.replace(
+            "tls = \"none\"\n",
+            "tls = \"none\"\nca_file = \"certs/intern-ca.pem\"\n",
+        ),
+    );
+    t.must(&["check"], 0);
+    let out = t.kkr(&["run", "--once", "--now", SEND]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("ca_file certs/intern-ca.pem kan ikke læses"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sink.messages().is_empty());
+    t.write("certs/intern-ca.pem", "ikke et certifikat\n");
+    let out = t.kkr(&["run", "--once", "--now", SEND]);
+    assert!(stderr(&out).contains("er ikke et PEM-certifikat"), "{}", stderr(&out));
+    assert!(sink.messages().is_empty());
+}
+
+/// Starts the daemon at `now[0]`, kills it (SIGKILL) once 20 messages whose subject has
+/// `what` arrived, runs once at `now[1]`, and requires that every roster row got it, each
+/// with one Message-ID, and at most the one in flight twice (SPEC §6).
+pub(crate) fn kill_half_way(t: &Test, sink: &Sink, what: &str, now: [&str; 2]) {
+    let mut d = daemon(&[t], now[0]);
+    wait_until("the send to start", Duration::from_secs(60), || {
+        per_recipient(sink, what).len() >= 20
+    });
+    d.0.kill().unwrap(); // SIGKILL
+    d.0.wait().unwrap();
+    assert!(
+        per_recipient(sink, what).len() < recipients(t).len(),
+        "killed in the middle"
+    );
+    t.must(&["run", "--once", "--now", now[1]], 0);
+    let per = per_recipient(sink, what);
+    assert_eq!(per.len(), recipients(t).len(), "every row got it");
+    let mut duplicates = 0;
+    for (r, ids) in &per {
+        assert_eq!(
+            ids.iter().collect::<HashSet<_>>().len(),
+            1,
+            "{r}: the same Message-ID"
+        );
+        duplicates += ids.len() - 1;
+    }
+    assert!(duplicates <= 1, "at most the message in flight is repeated ({duplicates})");
+}

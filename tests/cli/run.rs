@@ -66,7 +66,9 @@ fn at_the_send_moment_every_recipient_gets_one_mail_with_the_agenda() {
         to.insert(addr);
         let attachment = msg
             .attachments()
-            .find(|a| a.attachment_name() == Some("dagsorden.pdf"))
+            .find(|a| {
+                a.attachment_name() == Some("KKR Hovedstaden dagsorden 2027-01-28.pdf")
+            })
             .expect("the PDF is attached");
         assert_eq!(
             attachment.contents(),
@@ -75,7 +77,7 @@ fn at_the_send_moment_every_recipient_gets_one_mail_with_the_agenda() {
         );
         let ics = msg
             .attachments()
-            .find(|a| a.attachment_name() == Some("moede.ics"))
+            .find(|a| a.attachment_name() == Some("KKR Hovedstaden møde 2027-01-28.ics"))
             .expect("the invitation is attached");
         assert!(
             String::from_utf8_lossy(ics.contents())
@@ -359,4 +361,37 @@ fn a_render_worker_killed_from_outside_is_replaced_and_the_draft_still_updates()
     });
     let log = fs::read_to_string(t.path("daemon.log")).unwrap();
     assert!(!log.contains("kunne ikke lave PDF"), "{log}");
+}
+
+#[test]
+fn attachments_are_named_for_what_they_are_and_survive_python_email_with_their_letters() {
+    let t = Test::example();
+    let toml = fs::read_to_string(t.path("council.toml")).unwrap();
+    t.write(
+        "council.toml",
+        toml.replace("name = \"KKR Hovedstaden\"", "name = \"KKR Sjælland\""),
+    );
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
+    let mail = t.mails("outbox/mail").into_iter().next().unwrap();
+    let script = r#"
+import sys, email
+from email import policy
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=policy.default)
+for part in m.iter_attachments():
+    print(part.get_filename())
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(t.path("outbox/mail").join(&mail))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        names.lines().collect::<Vec<_>>(),
+        ["KKR Sjælland dagsorden 2027-01-28.pdf", "KKR Sjælland møde 2027-01-28.ics"],
+        "{names}"
+    );
+    let raw = fs::read_to_string(t.path("outbox/mail").join(&mail)).unwrap();
+    assert!(raw.contains("filename*"), "RFC 2231 encoding of the name");
 }

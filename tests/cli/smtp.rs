@@ -35,10 +35,16 @@ pub(crate) struct Behaviour {
     pub(crate) max_size: Option<usize>,
     /// Offer STARTTLS, then answer the TLS handshake with plain text (a broken TLS setup).
     pub(crate) broken_starttls: bool,
+    /// Refuse EHLO and HELO with 504, as Postfix's `reject_non_fqdn_helo_hostname` does.
+    pub(crate) refuse_ehlo: bool,
 }
 
 struct Shared {
     messages: Mutex<Vec<Received>>,
+    /// The names given in EHLO/HELO, one per session.
+    hellos: Mutex<Vec<String>>,
+    /// Sessions opened.
+    connections: AtomicUsize,
     behaviour: Behaviour,
     transactions: AtomicUsize,
     stop: AtomicBool,
@@ -63,6 +69,8 @@ impl Sink {
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
             messages: Mutex::new(Vec::new()),
+            hellos: Mutex::new(Vec::new()),
+            connections: AtomicUsize::new(0),
             behaviour,
             transactions: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
@@ -87,6 +95,16 @@ impl Sink {
     pub(crate) fn messages(&self) -> Vec<Received> {
         self.shared.messages.lock().unwrap().clone()
     }
+
+    /// The names clients gave in EHLO/HELO.
+    pub(crate) fn hellos(&self) -> Vec<String> {
+        self.shared.hellos.lock().unwrap().clone()
+    }
+
+    /// How many sessions were opened.
+    pub(crate) fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Sink {
@@ -107,6 +125,7 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
     let mut lines = BufReader::new(stream);
     let reply =
         |out: &mut TcpStream, text: &str| out.write_all(format!("{text}\r\n").as_bytes());
+    s.connections.fetch_add(1, Ordering::SeqCst);
     reply(&mut out, "220 kkr-test ESMTP")?;
     let mut to = Vec::new();
     let mut line = String::new();
@@ -117,7 +136,18 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
         }
         let cmd = line.trim_end().to_owned();
         let upper = cmd.to_uppercase();
-        if upper.starts_with("EHLO") && s.behaviour.broken_starttls {
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            let name = cmd.get(5..).unwrap_or("").trim().to_owned();
+            s.hellos.lock().unwrap().push(name);
+        }
+        if (upper.starts_with("EHLO") || upper.starts_with("HELO"))
+            && s.behaviour.refuse_ehlo
+        {
+            reply(
+                &mut out,
+                "504 5.5.2 <vm>: Helo command rejected: need fully-qualified hostname",
+            )?;
+        } else if upper.starts_with("EHLO") && s.behaviour.broken_starttls {
             reply(&mut out, "250-kkr-test\r\n250-STARTTLS\r\n250 8BITMIME")?;
         } else if upper == "STARTTLS" && s.behaviour.broken_starttls {
             reply(&mut out, "220 2.0.0 ready to start TLS")?;

@@ -13,6 +13,10 @@ use crate::clock;
 use crate::report::Problem;
 use crate::spanned::TomlReader;
 
+mod smtp;
+use smtp::read_smtp;
+pub use smtp::{SmtpConfig, Tls};
+
 /// Placeholder text that `kkr check` reports as not filled in.
 pub const PLACEHOLDER: &str = "UDFYLD";
 
@@ -123,34 +127,6 @@ pub struct MailConfig {
     pub smtp: Option<SmtpConfig>,
     /// Largest PDF attached to a mail, in bytes; a larger one is replaced by a note.
     pub max_attachment_bytes: u64,
-}
-
-/// `[mail.smtp]`.
-#[derive(Debug, Clone)]
-pub struct SmtpConfig {
-    /// Server host name or address.
-    pub host: String,
-    /// Server port.
-    pub port: u16,
-    /// How the connection is secured.
-    pub tls: Tls,
-    /// Login name, if the server wants one.
-    pub user: Option<String>,
-    /// Name of the environment variable that holds the password.
-    pub password_env: Option<String>,
-    /// kkr's own deadline for each SMTP step, in seconds.
-    pub timeout_secs: u64,
-}
-
-/// Connection security for SMTP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tls {
-    /// TLS from the first byte (port 465).
-    Tls,
-    /// Plain connection upgraded with STARTTLS (port 587), required.
-    Starttls,
-    /// No encryption: only for a server on this machine.
-    None,
 }
 
 /// `[publish]`.
@@ -473,83 +449,6 @@ fn read_mail(
     }
     let smtp = r.table(t, "smtp").and_then(|s| read_smtp(r, s));
     Some(MailConfig { from: from?, reply_to, smtp, max_attachment_bytes: max_mb << 20 })
-}
-
-fn read_smtp(r: &mut TomlReader, t: &dyn toml_edit::TableLike) -> Option<SmtpConfig> {
-    r.unknown_keys(
-        t,
-        &["host", "port", "tls", "user", "password_env", "timeout_secs"],
-        " i [mail.smtp]",
-    );
-    let host = r.string(t, "host", true)?;
-    let port = match r.integer(t, "port", false) {
-        Some(p) => match u16::try_from(p.value) {
-            Ok(port) if port > 0 => port,
-            _ => {
-                r.problem(
-                    p.span,
-                    "port skal være et tal mellem 1 og 65535",
-                    "normalt 587 (starttls) eller 465 (tls)",
-                );
-                return None;
-            }
-        },
-        None => 587,
-    };
-    let tls = match r.string(t, "tls", false) {
-        None => Tls::Starttls,
-        Some(s) => match s.value.as_str() {
-            "tls" => Tls::Tls,
-            "starttls" => Tls::Starttls,
-            "none" if is_loopback(&host.value) => Tls::None,
-            "none" => {
-                r.problem(
-                    s.span,
-                    "tls = \"none\" er kun tilladt til en server på denne maskine",
-                    "brug tls = \"starttls\" eller \"tls\"",
-                );
-                return None;
-            }
-            other => {
-                r.problem(
-                    s.span,
-                    format!("ukendt tls-værdi \"{other}\""),
-                    "brug \"tls\", \"starttls\" eller \"none\"",
-                );
-                return None;
-            }
-        },
-    };
-    let user = r.string(t, "user", false);
-    let password_env = r.string(t, "password_env", false);
-    if user.is_some() != password_env.is_some() {
-        let span = user.as_ref().or(password_env.as_ref()).and_then(|s| s.span.clone());
-        r.problem(
-            span,
-            "user og password_env skal angives begge eller ingen af dem",
-            "tilføj den manglende eller slet begge",
-        );
-    }
-    let mut timeout_secs = 60;
-    if let Some(t) = r.integer(t, "timeout_secs", false) {
-        if (1..=600).contains(&t.value) {
-            timeout_secs = t.value as u64;
-        } else {
-            r.problem(
-                t.span,
-                "timeout_secs skal være mellem 1 og 600",
-                "60 sekunder er et godt valg",
-            );
-        }
-    }
-    Some(SmtpConfig {
-        timeout_secs,
-        host: host.value,
-        port,
-        tls,
-        user: user.map(|u| u.value),
-        password_env: password_env.map(|p| p.value),
-    })
 }
 
 fn read_publish(
