@@ -275,7 +275,7 @@ fn outgoing<'a>(ctx: Ctx, ledger: &Ledger, doc: &'a Document) -> Result<Outgoing
                 doc.file
             )));
         }
-        (pdf, document::letter(ctx.config, doc)?)
+        (pdf, document::letter(ctx.config, ledger, doc)?)
     } else {
         (Vec::new(), crate::told::letter(ctx.config, m, doc))
     };

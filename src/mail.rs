@@ -51,6 +51,21 @@ pub struct MailItem {
     pub number: usize,
     /// Title.
     pub title: String,
+    /// Subject area (`Uddannelse`).
+    pub area: String,
+    /// Kind, as shown (`Beslutning`).
+    pub kind: String,
+    /// A closed item (lukket punkt).
+    pub closed: bool,
+    /// How it stands against what was sent: `Nyt punkt`, `Ændret`, `Trukket`, `Rettet` or
+    /// `""`.
+    pub status: String,
+    /// The recommendation (agendas; not for closed items), or `""`.
+    pub recommendation: String,
+    /// Why it came late (supplements), or `""`.
+    pub late_reason: String,
+    /// The decision (minutes; a closed item's public decision).
+    pub decision: Option<String>,
 }
 
 /// What a document mail says, the same for every recipient.
@@ -68,6 +83,14 @@ pub struct Letter {
     pub place: String,
     /// A note (supplements, corrections).
     pub note: String,
+    /// `torsdag den 28. januar 2027`.
+    pub day: String,
+    /// `kl. 9.00–11.30`.
+    pub time_range: String,
+    /// Absent members (minutes).
+    pub absent: Vec<String>,
+    /// Guests (minutes).
+    pub guests: Vec<String>,
     /// The items.
     pub items: Vec<MailItem>,
     /// The attached PDF's file name, as the member's machine saves it
@@ -87,6 +110,31 @@ pub struct Letter {
 /// The address replies go to (`[mail] reply_to`), or `""`, as the letters show it.
 pub fn reply_address(config: &MailConfig) -> String {
     config.reply_to.as_ref().map(|r| r.email.to_string()).unwrap_or_default()
+}
+
+/// Plain text wrapped at 72 columns for a mail body: the first line continues where the
+/// template put it (`indent` columns in), the following ones are indented by `indent`.
+/// Line breaks in `s` are kept; a word longer than a line stands alone.
+pub fn wrap_text(s: &str, indent: usize) -> String {
+    const WIDTH: usize = 72;
+    let width = WIDTH.saturating_sub(indent).max(20);
+    let pad = " ".repeat(indent);
+    let mut lines = Vec::new();
+    for paragraph in s.lines() {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width
+            {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    lines.join(&format!("\n{pad}"))
 }
 
 /// Per-recipient template data.
@@ -113,6 +161,8 @@ impl Mailer {
         let mut text = Handlebars::new();
         text.set_strict_mode(true);
         text.register_escape_fn(handlebars::no_escape);
+        handlebars::handlebars_helper!(wrap: |s: str, indent: u64| wrap_text(s, indent as usize));
+        text.register_helper("wrap", Box::new(wrap));
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
         for (name, builtin) in BUILTIN {
@@ -384,7 +434,18 @@ mod tests {
             items: vec![MailItem {
                 number: 1,
                 title: "Godkendelse af <dagsorden>".into(),
+                area: "Andet".into(),
+                kind: "Beslutning".into(),
+                closed: false,
+                status: String::new(),
+                recommendation: "Det indstilles, at <dagsordenen> godkendes.".into(),
+                late_reason: String::new(),
+                decision: None,
             }],
+            day: "torsdag den 28. januar 2027".into(),
+            time_range: "kl. 9.00–11.30".into(),
+            absent: vec![],
+            guests: vec![],
             file: "KKR Nordjylland dagsorden 2027-01-28.pdf".into(),
             calendar_file: "KKR Nordjylland møde 2027-01-28.ics".into(),
             reply_to: String::new(),
@@ -431,6 +492,10 @@ mod size_tests {
             place: "p".into(),
             note: String::new(),
             items: vec![],
+            day: String::new(),
+            time_range: String::new(),
+            absent: vec![],
+            guests: vec![],
             file: "referat.pdf".into(),
             calendar_file: String::new(),
             reply_to: "sek@example.org".into(),

@@ -173,6 +173,14 @@ pub fn letter(config: &Config, m: &MeetingConfig, doc: &Document) -> Letter {
         place: now.place.clone(),
         note,
         items: Vec::new(),
+        day: clock::danish_long_date(now.day),
+        time_range: format!(
+            "kl. {}–{}",
+            clock::danish_time(now.starts),
+            clock::danish_time(now.ends)
+        ),
+        absent: Vec::new(),
+        guests: Vec::new(),
         file: String::new(),
         calendar_file: format!("{council} møde {}.ics", now.day),
         reply_to: crate::mail::reply_address(&config.mail),

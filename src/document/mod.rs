@@ -15,10 +15,11 @@ use crate::hash::sha256_hex;
 use crate::item::{Attendance, Item};
 use crate::kind::{DocKind, Edition};
 use crate::ledger::{Document, Hold, Ledger, Shown, StoredItem};
-use crate::mail::{Letter, MailItem};
 use crate::site::PublicItem;
 
+mod letter;
 mod minutes;
+pub use letter::letter;
 pub use minutes::minutes_hash;
 
 /// How an item stands against what the sent agenda documents showed.
@@ -490,69 +491,6 @@ pub fn load_data(
         Error::Usage(format!("der er intet møde den {meeting} i council.toml"))
     })?;
     data(&config.council, m, &Facts::load(ledger, meeting)?, kind, edition)
-}
-
-/// What the mail of a recorded document says, the same for every recipient.
-pub fn letter(config: &Config, doc: &Document) -> Result<Letter> {
-    let m = config.meeting(doc.meeting).ok_or_else(|| {
-        Error::Usage(format!("mødet {} er fjernet fra council.toml", doc.meeting))
-    })?;
-    let note = match doc.kind {
-        DocKind::Supplement(_) => "Der er kommet nye punkter til dagsordenen.".into(),
-        DocKind::Correction(_) => {
-            "Dagsordenen er rettet; den vedhæftede udgave erstatter den tidligere.".into()
-        }
-        DocKind::MinutesDraft(_) => {
-            let corrected = doc.shown.iter().any(|s| s.status == "rettet");
-            format!(
-                "{}Udkast til godkendelse: referatet sendes først til alle, når formanden eller næstformanden har godkendt det. Giv sekretariatet besked (svar på denne mail), når det kan godkendes, eller hvad der skal rettes. Ændres en beslutning inden da, kommer der et nyt udkast, og det er det nyeste, der godkendes.",
-                if corrected { "Det er et udkast til et rettet referat. " } else { "" }
-            )
-        }
-        DocKind::MinutesCorrection(_) => {
-            let fixed: Vec<String> = doc
-                .shown
-                .iter()
-                .filter(|s| s.status == "rettet")
-                .map(|s| s.number.to_string())
-                .collect();
-            let which = match fixed.as_slice() {
-                [] => String::new(),
-                [one] => format!(" Rettet: punkt {one}."),
-                many => format!(" Rettet: punkt {}.", many.join(", ")),
-            };
-            format!(
-                "Referatet er rettet; den vedhæftede udgave erstatter den tidligere.{which}"
-            )
-        }
-        _ => String::new(),
-    };
-    let title = edition::title(&config.council, m, doc.kind);
-    Ok(Letter {
-        subject: match doc.kind {
-            DocKind::MinutesDraft(_) => format!("Til godkendelse – {title}"),
-            _ => title,
-        },
-        council: config.council.name.clone(),
-        phrase: doc.kind.phrase(),
-        when: crate::clock::danish_moment(m.held_on().to_datetime(m.starts)),
-        place: m.place.clone(),
-        note,
-        items: doc
-            .shown
-            .iter()
-            .map(|s| MailItem { number: s.number, title: s.title.clone() })
-            .collect(),
-        file: format!(
-            "{} {} {}.pdf",
-            config.council.name,
-            doc.kind.attachment_word(),
-            m.held_on()
-        ),
-        calendar_file: format!("{} møde {}.ics", config.council.name, m.held_on()),
-        reply_to: crate::mail::reply_address(&config.mail),
-        size_refused: false,
-    })
 }
 
 #[cfg(test)]

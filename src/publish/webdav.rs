@@ -42,8 +42,19 @@ impl WebDav {
         body: Vec<u8>,
         headers: &[(&str, String)],
     ) -> Result<u16> {
-        let url = format!("{}{name}", self.base);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        self.request_full(method, &format!("{}{name}", self.base), name, body, headers)
+    }
+
+    /// A request to a full URL (`name` for the error).
+    fn request_full(
+        &self,
+        method: &str,
+        url: &str,
+        name: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+    ) -> Result<u16> {
+        let mut req = ureq::http::Request::builder().method(method).uri(url);
         if let Some(auth) = &self.auth {
             req = req.header("Authorization", auth);
         }
@@ -81,24 +92,46 @@ impl WebDav {
         Err(Error::Publish { name: name.into(), reason, transient })
     }
 
-    /// Creates the collections above `name`, the base collection included (MKCOL; "already
-    /// there" is fine).
+    /// Creates the collections above `name`, the base collection and any missing folder of
+    /// the base path included (MKCOL; 405 "already there" is fine; a 409 "parent missing"
+    /// creates the parent first). What exists is remembered for the process, so a running
+    /// kkr sends no MKCOL for it again.
     fn collections(&mut self, name: &str) -> Result<()> {
         if !self.base_ready {
-            let status = self.request("MKCOL", "", Vec::new(), &[])?;
-            if !matches!(status, 200..=299 | 405) {
-                Self::check(&self.base, "MKCOL", status)?;
-            }
+            self.mkcol_url(&self.base.clone(), 0)?;
             self.base_ready = true;
         }
         let parts: Vec<&str> = name.split('/').collect();
         for i in 1..parts.len() {
-            let dir = format!("{}/", parts[..i].join("/"));
-            let status = self.request("MKCOL", &dir, Vec::new(), &[])?;
-            if !matches!(status, 200..=299 | 405) {
-                Self::check(&dir, "MKCOL", status)?;
-            }
+            let dir = format!("{}{}/", self.base, parts[..i].join("/"));
+            self.mkcol_url(&dir, 0)?;
         }
+        Ok(())
+    }
+
+    /// MKCOL on a collection's full URL unless it is known to exist; a missing parent (409)
+    /// is created first, up to the host.
+    fn mkcol_url(&self, url: &str, depth: usize) -> Result<()> {
+        if known().lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(url)
+        {
+            return Ok(());
+        }
+        let name = url.strip_prefix(&self.base).unwrap_or(url);
+        let status = self.request_full("MKCOL", url, name, Vec::new(), &[])?;
+        let status = match (status, parent(url)) {
+            (409, Some(up)) if depth < 16 => {
+                self.mkcol_url(&up, depth + 1)?;
+                self.request_full("MKCOL", url, name, Vec::new(), &[])?
+            }
+            (status, _) => status,
+        };
+        if !matches!(status, 200..=299 | 405) {
+            Self::check(url, "MKCOL", status)?;
+        }
+        known()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(url.to_owned());
         Ok(())
     }
 }
@@ -125,5 +158,37 @@ impl Publish for WebDav {
             &[("Destination", destination), ("Overwrite", "T".into())],
         )?;
         Self::check(name, "MOVE", status)
+    }
+}
+
+/// The collections this process has seen exist, by URL.
+fn known() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static KNOWN: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashSet<String>>,
+    > = std::sync::OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
+/// The parent collection of `url` (`https://h/a/b/` → `https://h/a/`), `None` at the host.
+fn parent(url: &str) -> Option<String> {
+    let trimmed = url.trim_end_matches('/');
+    let after_host = trimmed.find("://").map(|i| i + 3)?;
+    let slash = trimmed[after_host..].find('/')? + after_host;
+    let cut = trimmed.rfind('/')?;
+    (cut > slash).then(|| format!("{}/", &trimmed[..cut]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parent;
+
+    #[test]
+    fn parents_go_up_to_the_host_and_no_further() {
+        assert_eq!(parent("https://h/a/b/").as_deref(), Some("https://h/a/"));
+        assert_eq!(parent("https://h/a/"), None);
+        assert_eq!(
+            parent("http://127.0.0.1:8080/x/y/z/").as_deref(),
+            Some("http://127.0.0.1:8080/x/y/")
+        );
     }
 }

@@ -5,6 +5,7 @@ mod harness;
 
 mod approval;
 mod bilag;
+mod bodies;
 mod check;
 mod corpus;
 mod corrected;

@@ -43,7 +43,7 @@ fn read_mail(t: &Test, file: &str) -> (String, String, Option<(String, String)>)
     let pdfs = msg
         .attachments()
         .filter(|a| a.attachment_name().is_some_and(|n| n.ends_with(".pdf")));
-    let body = msg.body_text(0).unwrap().into_owned();
+    let body = msg.body_text(0).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
     let body = if pdfs.count() > 0 { format!("{body}\n[PDF]") } else { body };
     (msg.subject().unwrap_or_default().to_owned(), body, ics)
 }

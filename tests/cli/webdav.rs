@@ -255,3 +255,27 @@ fn a_full_server_and_a_connection_reset_mid_upload_leave_no_partial_file() {
         .collect();
     assert!(left.is_empty(), "the retry replaced the half upload: {left:?}");
 }
+
+#[test]
+fn a_base_path_whose_parents_are_missing_is_created_folder_by_folder() {
+    let port = free_port();
+    let root = tempfile::tempdir().unwrap();
+    let t = Test::example();
+    let config = fs::read_to_string(t.path("council.toml")).unwrap();
+    t.write(
+        "council.toml",
+        config.replace(
+            "target = \"dir:outbox/public\"",
+            &format!("target = \"webdav+http://127.0.0.1:{port}/kl/kkr/hovedstaden/\""),
+        ),
+    );
+    let _server = WebDav::start(port, root.path());
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
+    let base = root.path().join("kl/kkr/hovedstaden");
+    assert!(
+        base.join("2027-01-28/dagsorden-offentlig.pdf").is_file(),
+        "{:?}",
+        files(root.path())
+    );
+    assert!(base.join("index.html").is_file());
+}
