@@ -63,6 +63,12 @@ pub(crate) fn check(env: &super::Env, cmd: &crate::args::CheckCommand) -> Result
         }
     }
     let only = only.map(|(rels, _)| rels);
+    if let Some(d) = &config.mail.dkim
+        && let Err(Error::Invalid { report }) = crate::mail::dkim_config(d, &ws.root)
+    {
+        crate::out!("{report}");
+        bad += 1;
+    }
     for problem in check_templates(ws, &config).into_iter().filter(|_| only.is_none()) {
         crate::out!("{problem}");
         bad += 1;

@@ -13,7 +13,9 @@ use crate::clock;
 use crate::report::Problem;
 use crate::spanned::TomlReader;
 
+mod dkim;
 mod smtp;
+pub use dkim::{DkimConfig, DkimKey};
 use smtp::read_smtp;
 pub use smtp::{SmtpConfig, Tls};
 
@@ -127,6 +129,8 @@ pub struct MailConfig {
     pub smtp: Option<SmtpConfig>,
     /// Largest PDF attached to a mail, in bytes; a larger one is replaced by a note.
     pub max_attachment_bytes: u64,
+    /// DKIM signing, if configured.
+    pub dkim: Option<DkimConfig>,
 }
 
 /// `[publish]`.
@@ -432,7 +436,11 @@ fn read_mail(
         );
         return None;
     };
-    r.unknown_keys(t, &["from", "reply_to", "max_attachment_mb", "smtp"], " i [mail]");
+    r.unknown_keys(
+        t,
+        &["from", "reply_to", "max_attachment_mb", "smtp", "dkim"],
+        " i [mail]",
+    );
     let from = read_mailbox(r, t, "from", true, council);
     let reply_to = read_mailbox(r, t, "reply_to", false, council);
     let mut max_mb = 15;
@@ -448,7 +456,10 @@ fn read_mail(
         }
     }
     let smtp = r.table(t, "smtp").and_then(|s| read_smtp(r, s));
-    Some(MailConfig { from: from?, reply_to, smtp, max_attachment_bytes: max_mb << 20 })
+    let from = from?;
+    let dkim =
+        r.table(t, "dkim").and_then(|d| dkim::read_dkim(r, d, from.email.domain()));
+    Some(MailConfig { from, reply_to, smtp, max_attachment_bytes: max_mb << 20, dkim })
 }
 
 fn read_publish(

@@ -161,7 +161,13 @@ impl Council {
         };
         clock.warn_if_behind();
         let renderer = Renderer::new(ws.templates(), ws.attachment_dirs());
-        let mailer = Mailer::new(ws.templates().as_deref())?;
+        let dkim = config
+            .mail
+            .dkim
+            .as_ref()
+            .map(|d| crate::mail::dkim_config(d, &ws.root))
+            .transpose()?;
+        let mailer = Mailer::new(ws.templates().as_deref())?.with_dkim(dkim);
         Ok(Self {
             ws,
             config,

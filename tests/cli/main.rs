@@ -11,6 +11,7 @@ mod corpus;
 mod corrected;
 mod deliver;
 mod disk;
+mod dkim;
 mod held;
 mod hostile;
 mod init;
