@@ -276,3 +276,25 @@ fn kill_9_while_the_cancellation_goes_out_loses_nothing_and_repeats_at_most_one(
         ["2027-01-22T10:00", "2027-01-22T10:05"],
     );
 }
+
+#[test]
+fn kill_9_while_the_move_notice_goes_out_loses_nothing_and_repeats_at_most_one() {
+    use crate::smtp::{Behaviour, Sink};
+    let sink = Sink::start(Behaviour {
+        delay: std::time::Duration::from_millis(25),
+        ..Default::default()
+    });
+    let t = crate::deliver::with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    edit_first_meeting(
+        &t,
+        "date = \"2027-01-28\"\n",
+        "date = \"2027-01-28\"\nmoved_to = \"2027-02-04\"\n",
+    );
+    crate::deliver::kill_half_way(
+        &t,
+        &sink,
+        "er flyttet til",
+        ["2027-01-22T10:00", "2027-01-22T10:05"],
+    );
+}
