@@ -322,7 +322,7 @@ fn attempt(
         Attempt::TooLarge(reason) => {
             tracing::warn!("{}; sendes uden PDF", refusal(d, &reason));
             let small = out.compose(ctx, mailer, d, true)?;
-            let note = "sendt uden PDF: mailserveren afviste størrelsen (552)";
+            let note = "sendt uden PDF: for stor til mailserveren (552 eller dens SIZE)";
             Ok((transport.send(&key, &small)?, Some(note)))
         }
         verdict => Ok((verdict, None)),

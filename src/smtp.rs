@@ -12,7 +12,7 @@ use lettre::address::Envelope;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{
     ClientId, Extension, MailBodyParameter, MailParameter,
 };
@@ -40,6 +40,8 @@ pub(crate) struct Smtp {
     security: Security,
     credentials: Option<Credentials>,
     conn: Option<SmtpConnection>,
+    /// The largest message the server takes (its EHLO `SIZE`), if it said.
+    max_size: Option<usize>,
 }
 
 /// The name kkr gives in EHLO: `helo_name`, else this machine's full name, else the From
@@ -109,12 +111,14 @@ impl Smtp {
             security,
             credentials,
             conn: None,
+            max_size: None,
         })
     }
 
-    /// Opens a session: greeting, EHLO, TLS, authentication.
+    /// Opens a session: greeting, EHLO, TLS, authentication; remembers the server's SIZE
+    /// (lettre does not keep it, so EHLO is asked again).
     fn connect(
-        &self,
+        &mut self,
     ) -> std::result::Result<SmtpConnection, lettre::transport::smtp::Error> {
         let wrapper = match &self.security {
             Security::Wrapper(p) => Some(p),
@@ -134,6 +138,12 @@ impl Smtp {
         if let Some(c) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], c)?;
         }
+        self.max_size = conn.command(Ehlo::new(self.hello.clone())).ok().and_then(|r| {
+            r.message().find_map(|l| {
+                let n = l.trim().strip_prefix("SIZE ")?;
+                n.trim().parse::<usize>().ok().filter(|n| *n > 0)
+            })
+        });
         Ok(conn)
     }
 }
@@ -186,6 +196,16 @@ impl Transport for Smtp {
                 c
             }
         };
+        // A message over the server's SIZE goes as the "too large" mail without waiting for
+        // a 552 after the upload (RFC 1870).
+        if let Some(max) = self.max_size.filter(|max| bytes.len() > *max) {
+            let _ = conn.command(Rset);
+            self.conn = Some(conn);
+            return Ok(Attempt::TooLarge(format!(
+                "beskeden fylder {} bytes; mailserveren tager højst {max} (SIZE)",
+                bytes.len()
+            )));
+        }
         for to in envelope.to() {
             if let Err(e) = conn.command(Rcpt::new(to.clone(), Vec::new())) {
                 conn.abort();

@@ -766,3 +766,19 @@ pub(crate) fn kill_half_way(t: &Test, sink: &Sink, what: &str, now: [&str; 2]) {
     }
     assert!(duplicates <= 1, "at most the message in flight is repeated ({duplicates})");
 }
+
+#[test]
+fn a_server_that_says_its_size_gets_the_mail_without_the_pdf_without_a_552() {
+    let sink = Sink::start(Behaviour {
+        max_size: Some(60_000),
+        advertise_size: Some(60_000),
+        ..Default::default()
+    });
+    let t = with_smtp(sink.port);
+    t.must(&["run", "--once", "--now", SEND], 0);
+    assert_once_each(&t, &sink, "dagsorden til mødet");
+    assert!(sink.messages().iter().all(|m| !m.data.contains("application/pdf")));
+    assert_eq!(sink.size_refusals(), 0, "nothing uploaded only to be refused");
+    let text = stdout(&t.must(&["status", "2027-01-28", "--now", SEND], 0));
+    assert!(text.contains("sendt uden PDF") && text.contains("0 fejlet"), "{text}");
+}

@@ -37,6 +37,8 @@ pub(crate) struct Behaviour {
     pub(crate) broken_starttls: bool,
     /// Refuse EHLO and HELO with 504, as Postfix's `reject_non_fqdn_helo_hostname` does.
     pub(crate) refuse_ehlo: bool,
+    /// Say `SIZE n` in the EHLO reply (RFC 1870).
+    pub(crate) advertise_size: Option<usize>,
 }
 
 struct Shared {
@@ -45,6 +47,8 @@ struct Shared {
     hellos: Mutex<Vec<String>>,
     /// Sessions opened.
     connections: AtomicUsize,
+    /// Messages refused with 552 after DATA for their size.
+    size_refusals: AtomicUsize,
     behaviour: Behaviour,
     transactions: AtomicUsize,
     stop: AtomicBool,
@@ -71,6 +75,7 @@ impl Sink {
             messages: Mutex::new(Vec::new()),
             hellos: Mutex::new(Vec::new()),
             connections: AtomicUsize::new(0),
+            size_refusals: AtomicUsize::new(0),
             behaviour,
             transactions: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
@@ -99,6 +104,11 @@ impl Sink {
     /// The names clients gave in EHLO/HELO.
     pub(crate) fn hellos(&self) -> Vec<String> {
         self.shared.hellos.lock().unwrap().clone()
+    }
+
+    /// How many messages were refused with 552 for their size, after being uploaded.
+    pub(crate) fn size_refusals(&self) -> usize {
+        self.shared.size_refusals.load(Ordering::SeqCst)
     }
 
     /// How many sessions were opened.
@@ -154,7 +164,15 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
             reply(&mut out, "this is not a TLS handshake")?;
             return Ok(());
         } else if upper.starts_with("EHLO") {
-            reply(&mut out, "250-kkr-test\r\n250-8BITMIME\r\n250 SMTPUTF8")?;
+            match s.behaviour.advertise_size {
+                Some(n) => reply(
+                    &mut out,
+                    &format!(
+                        "250-kkr-test\r\n250-8BITMIME\r\n250-SIZE {n}\r\n250 SMTPUTF8"
+                    ),
+                )?,
+                None => reply(&mut out, "250-kkr-test\r\n250-8BITMIME\r\n250 SMTPUTF8")?,
+            }
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
             reply(&mut out, "250 ok")?;
         } else if upper.starts_with("MAIL FROM") {
@@ -207,6 +225,7 @@ fn session(stream: TcpStream, s: &Shared) -> std::io::Result<()> {
             }
             thread::sleep(s.behaviour.delay);
             if s.behaviour.max_size.is_some_and(|max| data.len() > max) {
+                s.size_refusals.fetch_add(1, Ordering::SeqCst);
                 reply(&mut out, "552 5.3.4 message size exceeds fixed maximum")?;
                 continue;
             }
