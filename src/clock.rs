@@ -146,7 +146,8 @@ pub fn parse_now(s: &str) -> Result<Zoned, String> {
 
 const WEEKDAYS: [&str; 7] =
     ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"];
-const MONTHS: [&str; 12] = [
+/// The Danish months, lower case, as dates are written (`1. april 2027`).
+pub(crate) const MONTHS: [&str; 12] = [
     "januar",
     "februar",
     "marts",

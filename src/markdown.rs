@@ -115,22 +115,6 @@ pub fn to_blocks(markdown: &str) -> Vec<Block> {
     builder.finish()
 }
 
-/// The Danish months, as dates are written in running text (`1. april 2027`).
-const MONTHS: [&str; 12] = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
 /// A text that wraps before a date (`… med virkning fra⏎1. april 2027.`) is one paragraph,
 /// not a paragraph and a numbered list: inside a paragraph, a line that begins with a day
 /// number and a Danish month gets its period escaped. A list after a blank line, and any
@@ -146,7 +130,7 @@ fn danish_dates(markdown: &str) -> std::borrow::Cow<'_, str> {
         let date = indent <= 3
             && (1..=2).contains(&digits)
             && trimmed[digits..].starts_with(". ")
-            && MONTHS.iter().any(|m| {
+            && crate::clock::MONTHS.iter().any(|m| {
                 let rest = &trimmed[digits + 2..];
                 rest.starts_with(m)
                     && !rest[m.len()..].starts_with(|c: char| c.is_alphanumeric())
