@@ -303,3 +303,21 @@ fn tree_rss(root: u32) -> u64 {
     }
     procs.iter().filter(|(pid, ..)| tree.contains(pid)).map(|(.., rss)| rss).sum()
 }
+
+/// Runs a Python script with `input` on its standard input (an independent checker:
+/// `icalendar`, `json`, `email`, `dkim`), requires success, and returns its output.
+#[track_caller]
+pub(crate) fn python(script: &str, input: &[u8]) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}

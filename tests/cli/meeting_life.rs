@@ -52,18 +52,7 @@ fn read_mail(t: &Test, file: &str) -> (String, String, Option<(String, String)>)
 /// LOCATION and STATUS, one per line.
 fn parse_ics(ics: &str) -> Vec<String> {
     let script = "import sys, icalendar\ncal = icalendar.Calendar.from_ical(sys.stdin.buffer.read())\nev = [c for c in cal.walk('VEVENT')][0]\nprint(cal['METHOD'])\nprint(ev['UID'])\nprint(int(ev.get('SEQUENCE', 0)))\nprint(ev.decoded('DTSTART').isoformat())\nprint(ev['LOCATION'])\nprint(ev.get('STATUS', ''))\nprint(ev['ORGANIZER'])\n";
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 with icalendar (pip install icalendar)");
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(ics.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "icalendar: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+    crate::harness::python(script, ics.as_bytes()).lines().map(str::to_owned).collect()
 }
 
 #[test]

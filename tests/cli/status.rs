@@ -28,18 +28,7 @@ walk(d)
 m = d["meetings"][0]
 print(m["agenda"]); print(m["minutes"]); print(times)
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(json.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}\n{json}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = crate::harness::python(script, json.as_bytes());
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[2].parse::<usize>().unwrap() >= 3, "times were checked");
     (lines[0].to_owned(), lines[1].to_owned(), json)
