@@ -98,9 +98,21 @@ pub(crate) enum Command {
     /// Opret en ny arbejdsmappe for et af de fem råd
     #[command(help_template = TEMPLATE)]
     Init(InitCommand),
+    /// Lav DKIM-nøglen, der signerer mails, og vis den DNS-post, der skal offentliggøres
+    #[command(help_template = TEMPLATE)]
+    Dkim(DkimCommand),
     /// Skriv kommandolinje-udfyldning (completions) for en skal: bash, zsh, fish, …
     #[command(help_template = TEMPLATE)]
     Completions(CompletionsCommand),
+}
+
+/// `kkr dkim`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Valg")]
+pub(crate) struct DkimCommand {
+    /// Nøglens navn i DNS (selector); et nyt navn laver en ny nøgle, når nøglen skal skiftes
+    #[arg(long, value_name = "NAVN")]
+    pub(crate) selector: Option<String>,
 }
 
 /// `kkr completions`.

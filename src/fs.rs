@@ -27,20 +27,36 @@ pub(crate) fn create_dir_all(path: &Path) -> Result<()> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    // Readable like any file kkr writes (a temporary file starts private), so the
+    // secretariat can open the PDFs; the folders' permissions decide who may.
+    write_whole(path, bytes, 0o644, false)
+}
+
+/// Writes a secret (a private key) as a new file only its owner can read, atomically;
+/// an existing file at `path` is never replaced (an error instead).
+pub(crate) fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_whole(path, bytes, 0o600, true)
+}
+
+fn write_whole(path: &Path, bytes: &[u8], mode: u32, new: bool) -> Result<()> {
     let err = |source| Error::Write { path: path.into(), source };
     let dir =
         path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     create_dir_all(dir)?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(".kkr-").suffix(".tmp");
-    // Readable like any file kkr writes (a temporary file starts private), so the
-    // secretariat can open the PDFs; the folders' permissions decide who may.
     #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut tmp = builder.tempfile_in(dir).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+    if new {
+        tmp.persist_noclobber(path).map_err(|e| err(e.error))?;
+    } else {
+        tmp.persist(path).map_err(|e| err(e.error))?;
+    }
     sync_dir(dir);
     Ok(())
 }

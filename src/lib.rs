@@ -12,6 +12,7 @@ mod cmd;
 pub mod config;
 pub mod daemon;
 mod deliver;
+mod dkim;
 pub mod document;
 pub mod edition;
 pub mod error;
@@ -247,5 +248,6 @@ fn dispatch(cli: Cli) -> error::Result<u8> {
         Command::Publish(c) => cmd::publish::publish(&env, c),
         Command::Completions(c) => cmd::completions::completions(&env, c),
         Command::Init(c) => cmd::init::init(&env, c),
+        Command::Dkim(c) => cmd::dkim::dkim(&env, c),
     }
 }

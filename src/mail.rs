@@ -157,56 +157,6 @@ pub struct Mailer {
     dkim: Option<lettre::message::dkim::DkimConfig>,
 }
 
-/// The DKIM signing setup of `[mail.dkim]`: the key read from its file (relative to the
-/// workspace `root`) or environment variable, as a PKCS#1 RSA key; relaxed/relaxed over
-/// From, To, Subject, Date, Message-ID, Reply-To and MIME-Version. (Content-Type cannot be
-/// signed: lettre writes a multipart message's Content-Type after the signature is made.)
-pub fn dkim_config(
-    config: &crate::config::DkimConfig,
-    root: &Path,
-) -> Result<lettre::message::dkim::DkimConfig> {
-    use lettre::message::dkim::{
-        DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
-        DkimSigningKey,
-    };
-    use lettre::message::header::HeaderName;
-    let invalid =
-        |why: String| Error::Invalid { report: format!("council.toml: fejl: {why}\n") };
-    let pem = match &config.key {
-        crate::config::DkimKey::File(f) => {
-            let bytes = crate::fs::read(&root.join(f)).map_err(|_| {
-                invalid(format!("DKIM-nøglen {} kan ikke læses\n  hjælp: læg nøglen (PEM) i arbejdsmappen og skriv stien i key_file", f.display()))
-            })?;
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-        crate::config::DkimKey::Env(var) => std::env::var(var).map_err(|_| {
-            invalid(format!("miljøvariablen {var} med DKIM-nøglen er ikke sat\n  hjælp: sæt {var} til nøglens PEM-tekst i kkr's miljø"))
-        })?,
-    };
-    if pem.contains("BEGIN PRIVATE KEY") {
-        return Err(invalid("DKIM-nøglen er i PKCS#8-form (BEGIN PRIVATE KEY); kkr bruger PKCS#1 (BEGIN RSA PRIVATE KEY)\n  hjælp: omform den med: openssl rsa -in nøgle.pem -traditional -out dkim.pem".into()));
-    }
-    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa).map_err(|e| {
-        invalid(format!("DKIM-nøglen kan ikke læses som en RSA-nøgle: {e}\n  hjælp: lav en med: openssl genrsa -traditional -out dkim.pem 2048"))
-    })?;
-    let headers =
-        ["From", "To", "Subject", "Date", "Message-ID", "Reply-To", "MIME-Version"]
-            .into_iter()
-            .map(HeaderName::new_from_ascii_str)
-            .collect();
-    let relaxed = DkimCanonicalization {
-        header: DkimCanonicalizationType::Relaxed,
-        body: DkimCanonicalizationType::Relaxed,
-    };
-    Ok(DkimConfig::new(
-        config.selector.clone(),
-        config.domain.clone(),
-        key,
-        headers,
-        relaxed,
-    ))
-}
-
 impl Mailer {
     /// Loads and compiles the templates; an error names the template and line.
     pub fn new(templates: Option<&Path>) -> Result<Self> {

@@ -64,7 +64,7 @@ pub(crate) fn check(env: &super::Env, cmd: &crate::args::CheckCommand) -> Result
     }
     let only = only.map(|(rels, _)| rels);
     if let Some(d) = &config.mail.dkim
-        && let Err(Error::Invalid { report }) = crate::mail::dkim_config(d, &ws.root)
+        && let Err(Error::Invalid { report }) = crate::dkim::signing_config(d, &ws.root)
     {
         crate::out!("{report}");
         bad += 1;

@@ -4,6 +4,7 @@
 pub(crate) mod approve;
 pub(crate) mod check;
 pub(crate) mod completions;
+pub(crate) mod dkim;
 pub(crate) mod init;
 pub(crate) mod preview;
 pub(crate) mod publish;

@@ -35,12 +35,7 @@ pub(super) fn read_dkim(
     r.unknown_keys(t, &["domain", "selector", "key_file", "key_env"], " i [mail.dkim]");
     let domain = r.string(t, "domain", true)?;
     let selector = r.string(t, "selector", true)?;
-    let label_ok = |s: &str| {
-        !s.is_empty()
-            && s.split('.').all(|l| {
-                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-    };
+    let label_ok = is_dns_name;
     let d = domain.value.trim().to_ascii_lowercase();
     let from = from_domain.to_ascii_lowercase();
     if !label_ok(&d) || !(from == d || from.ends_with(&format!(".{d}"))) {
@@ -80,4 +75,12 @@ pub(super) fn read_dkim(
         }
     };
     Some(DkimConfig { domain: d, selector: selector.value, key })
+}
+
+/// A DNS name of labels of letters, digits and `-` (a domain or a selector).
+pub(crate) fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|l| {
+            !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }

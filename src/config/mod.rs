@@ -15,6 +15,7 @@ use crate::spanned::TomlReader;
 
 mod dkim;
 mod smtp;
+pub(crate) use dkim::is_dns_name;
 pub use dkim::{DkimConfig, DkimKey};
 use smtp::read_smtp;
 pub use smtp::{SmtpConfig, Tls};

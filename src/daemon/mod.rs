@@ -165,7 +165,7 @@ impl Council {
             .mail
             .dkim
             .as_ref()
-            .map(|d| crate::mail::dkim_config(d, &ws.root))
+            .map(|d| crate::dkim::signing_config(d, &ws.root))
             .transpose()?;
         let mailer = Mailer::new(ws.templates().as_deref())?.with_dkim(dkim);
         Ok(Self {
