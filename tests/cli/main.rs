@@ -4,6 +4,7 @@ mod example;
 mod harness;
 
 mod approval;
+mod axe;
 mod bilag;
 mod bodies;
 mod check;
