@@ -62,27 +62,59 @@ fn hello_name(config: &SmtpConfig, from: &Mailbox) -> ClientId {
     }
 }
 
+/// The certificates of an extra trusted CA from `file` (PEM, relative to the workspace
+/// `root`) as DER, each checked to be a certificate rustls takes as a root; a file that
+/// cannot be read or holds none is a configuration error naming the file and `section`.
+/// The WebDAV target reads its `ca_file` here too.
+pub(crate) fn trusted_ca(
+    root: &Path,
+    file: &Path,
+    section: &str,
+) -> Result<Vec<Vec<u8>>> {
+    let name = file.display();
+    let pem = std::fs::read(root.join(file)).map_err(|e| Error::Invalid {
+        report: format!("council.toml: fejl: {section} ca_file {name} kan ikke læses: {e}\n  hjælp: læg CA-certifikatet (PEM) i arbejdsmappen, og skriv stien i ca_file\n"),
+    })?;
+    let bad = |why: String| Error::Invalid {
+        report: format!(
+            "council.toml: fejl: {section} ca_file {name} er ikke et PEM-certifikat: {why}\n  hjælp: brug CA'ens certifikat i PEM-form (-----BEGIN CERTIFICATE-----)\n"
+        ),
+    };
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item.map_err(|e| bad(e.to_string()))? {
+            ureq::tls::PemItem::Certificate(c) => certs.push(c.der().to_vec()),
+            // A key next to the certificate is no use as a root, and no harm.
+            _ => continue,
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("der er intet certifikat i filen".into()));
+    }
+    // rustls parses a root only when the TLS setup is built: build one now, so a block
+    // that is no certificate is named here, not blamed on the server later.
+    for der in &certs {
+        let cert = Certificate::from_der(der.clone()).map_err(|e| bad(e.to_string()))?;
+        TlsParameters::builder("localhost".into())
+            .add_root_certificate(cert)
+            .build()
+            .map_err(|_| bad("certifikatet i filen kan ikke læses".into()))?;
+    }
+    Ok(certs)
+}
+
 impl Smtp {
     /// Connects lazily to the configured server; the password comes from the environment,
     /// an extra trusted CA from `ca_file` (relative to the workspace `root`).
     pub(crate) fn new(config: &SmtpConfig, root: &Path, from: &Mailbox) -> Result<Self> {
         let mut tls = TlsParameters::builder(config.host.clone());
         if let Some(file) = &config.ca_file {
-            let path = root.join(file);
-            let pem = std::fs::read(&path).map_err(|e| Error::Invalid {
-                report: format!("council.toml: fejl: ca_file {} kan ikke læses: {e}\n  hjælp: læg CA-certifikatet (PEM) i arbejdsmappen, og skriv stien i ca_file\n", file.display()),
-            })?;
-            let bad = |why: String| Error::Invalid {
-                report: format!(
-                    "council.toml: fejl: ca_file {} er ikke et PEM-certifikat: {why}\n  hjælp: brug CA'ens certifikat i PEM-form (-----BEGIN CERTIFICATE-----)\n",
-                    file.display()
-                ),
-            };
-            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-                return Err(bad("der er intet certifikat i filen".into()));
+            for der in trusted_ca(root, file, "[mail.smtp]")? {
+                let cert = Certificate::from_der(der).expect(
+                    "lettre's rustls from_der keeps the bytes; trusted_ca parsed them",
+                );
+                tls = tls.add_root_certificate(cert);
             }
-            let cert = Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
-            tls = tls.add_root_certificate(cert);
         }
         let tls = || {
             tls.clone().build().map_err(|e| {
@@ -170,9 +202,7 @@ impl Transport for Smtp {
     fn send(&mut self, _key: &str, message: &lettre::Message) -> Result<Attempt> {
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
-        let session = |e: lettre::transport::smtp::Error| {
-            Attempt::Session(format!("mailserveren afviste forbindelsen: {e}"))
-        };
+        let session = |e: lettre::transport::smtp::Error| Attempt::Session(refusal(&e));
         // A kept connection may have been closed by the server meanwhile: one new try.
         let mut kept = self.conn.take().filter(|c| !c.has_broken());
         let reused = match kept.as_mut() {
@@ -231,6 +261,20 @@ impl Drop for Smtp {
         if let Some(mut c) = self.conn.take() {
             let _ = c.quit();
         }
+    }
+}
+
+/// Why a session failed, for the log and the secretariat: a server certificate kkr does not
+/// trust is kkr's refusal, not the server's, and its usual fix is `ca_file`.
+fn refusal(e: &lettre::transport::smtp::Error) -> String {
+    // rustls's text for a certificate that fails verification (lettre passes it as an I/O
+    // error, so there is no predicate to ask).
+    if e.to_string().contains("invalid peer certificate") {
+        format!(
+            "mailserverens certifikat blev ikke godkendt ({e}); er det udstedt af en intern CA, så skriv CA'ens certifikat i ca_file under [mail.smtp]"
+        )
+    } else {
+        format!("mailserveren afviste forbindelsen: {e}")
     }
 }
 

@@ -69,6 +69,28 @@ pub(crate) fn check(env: &super::Env, cmd: &crate::args::CheckCommand) -> Result
         crate::out!("{report}");
         bad += 1;
     }
+    // The extra CAs are read as sending and publishing read them.
+    let cas = [
+        config
+            .mail
+            .smtp
+            .as_ref()
+            .and_then(|s| s.ca_file.as_ref())
+            .map(|f| (f, "[mail.smtp]")),
+        config
+            .publish
+            .as_ref()
+            .and_then(|p| p.ca_file.as_ref())
+            .map(|f| (f, "[publish]")),
+    ];
+    for (file, section) in cas.into_iter().flatten() {
+        if let Err(Error::Invalid { report }) =
+            crate::smtp::trusted_ca(&ws.root, file, section)
+        {
+            crate::out!("{report}");
+            bad += 1;
+        }
+    }
     for problem in check_templates(ws, &config).into_iter().filter(|_| only.is_none()) {
         crate::out!("{problem}");
         bad += 1;

@@ -146,6 +146,9 @@ pub struct PublishConfig {
     /// The public address of the published folder, for links in the feed and meetings.json
     /// (without it, links are relative).
     pub base_url: Option<String>,
+    /// The CA (PEM) that the WebDAV server's certificate is issued by, for an internal
+    /// server; relative to the workspace. Certificates are still verified.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A publish destination.
@@ -470,7 +473,7 @@ fn read_publish(
     let Some(t) = r.table(root, "publish") else { return Some(None) };
     r.unknown_keys(
         t,
-        &["target", "user_env", "password_env", "base_url"],
+        &["target", "user_env", "password_env", "base_url", "ca_file"],
         " i [publish]",
     );
     let target = r.string(t, "target", true)?;
@@ -505,7 +508,23 @@ fn read_publish(
         let b = b.value.trim().to_owned();
         if b.ends_with('/') { b } else { format!("{b}/") }
     });
-    Some(parsed.map(|target| PublishConfig { target, user_env, password_env, base_url }))
+    let ca_file = r.string(t, "ca_file", false).map(|c| {
+        if matches!(parsed, Some(PublishTarget::Dir(_))) {
+            r.problem(
+                c.span,
+                "ca_file gælder kun et webdav-mål",
+                "slet ca_file, eller publicér til \"webdav+https://server/sti/\"",
+            );
+        }
+        PathBuf::from(c.value)
+    });
+    Some(parsed.map(|target| PublishConfig {
+        target,
+        user_env,
+        password_env,
+        base_url,
+        ca_file,
+    }))
 }
 
 #[cfg(test)]
@@ -562,6 +581,20 @@ from = "KKR Hovedstaden <kkr@example.org>"
             Config::parse(&format!("{GOOD}{ok}")).unwrap().mail.smtp.unwrap().tls,
             Tls::None
         );
+    }
+
+    #[test]
+    fn publish_ca_file_is_read_for_webdav_and_refused_for_a_folder() {
+        let webdav = "\n[publish]\ntarget = \"webdav+https://dav.example.org/kkr/\"\nca_file = \"certs/intern-ca.pem\"\n";
+        let c = Config::parse(&format!("{GOOD}{webdav}")).unwrap();
+        assert_eq!(
+            c.publish.unwrap().ca_file.as_deref(),
+            Some(std::path::Path::new("certs/intern-ca.pem"))
+        );
+        let dir =
+            webdav.replace("webdav+https://dav.example.org/kkr/", "dir:outbox/public");
+        let p = Config::parse(&format!("{GOOD}{dir}")).unwrap_err();
+        assert!(p[0].message.contains("ca_file gælder kun et webdav-mål"), "{p:?}");
     }
 
     #[test]

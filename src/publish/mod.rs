@@ -61,7 +61,7 @@ pub(crate) fn target(ws: &Workspace, config: &PublishConfig) -> Result<Box<dyn P
                 (Some(user), Some(password)) => Some((user, password)),
                 _ => None,
             };
-            Ok(Box::new(WebDav::new(url, auth)))
+            Ok(Box::new(WebDav::new(url, auth, config.ca_file.as_deref(), &ws.root)?))
         }
     }
 }

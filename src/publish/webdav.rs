@@ -1,7 +1,10 @@
 //! The WebDAV target: each file PUT under a temporary name, then MOVEd into place with
 //! `Overwrite: T`, so a reader never sees half a file.
 
+use std::path::Path;
 use std::time::Duration;
+
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use super::{Publish, content_type, valid_name};
 use crate::error::{Error, Result};
@@ -16,23 +19,42 @@ pub(crate) struct WebDav {
 }
 
 impl WebDav {
-    /// A client for the collection at `base` (`https://…/`, or `http://` on loopback).
-    pub(crate) fn new(base: &str, auth: Option<(String, String)>) -> Self {
+    /// A client for the collection at `base` (`https://…/`, or `http://` on loopback). With
+    /// `ca_file` (relative to the workspace `root`) that CA is trusted too (beside the
+    /// Mozilla roots); certificates are still verified.
+    pub(crate) fn new(
+        base: &str,
+        auth: Option<(String, String)>,
+        ca_file: Option<&Path>,
+        root: &Path,
+    ) -> Result<Self> {
         use base64::Engine as _;
         let base = if base.ends_with('/') { base.to_owned() } else { format!("{base}/") };
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .allow_non_standard_methods(true)
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .new_agent();
+            .timeout_global(Some(Duration::from_secs(120)));
+        if let Some(file) = ca_file {
+            // ureq takes a root set, not a root to add to its own (ureq#994): the set is
+            // the same Mozilla roots it uses by default, plus this CA.
+            let extra = crate::smtp::trusted_ca(root, file, "[publish]")?;
+            let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+                .chain(extra.iter().map(|der| Certificate::from_der(der).to_owned()))
+                .collect::<Vec<_>>();
+            config = config.tls_config(
+                TlsConfig::builder().root_certs(RootCerts::from(roots)).build(),
+            );
+        }
+        let agent = config.build().new_agent();
         let auth = auth.map(|(u, p)| {
             format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
             )
         });
-        Self { base, agent, auth, base_ready: false }
+        Ok(Self { base, agent, auth, base_ready: false })
     }
 
     fn request(
@@ -70,7 +92,7 @@ impl WebDav {
             Ok(resp) => Ok(resp.status().as_u16()),
             Err(e) => Err(Error::Publish {
                 name: name.into(),
-                reason: e.to_string(),
+                reason: refusal(&e),
                 transient: true,
             }),
         }
@@ -158,6 +180,19 @@ impl Publish for WebDav {
             &[("Destination", destination), ("Overwrite", "T".into())],
         )?;
         Self::check(name, "MOVE", status)
+    }
+}
+
+/// Why a request got no answer; a server certificate kkr does not trust is said as such,
+/// with its usual fix.
+fn refusal(e: &ureq::Error) -> String {
+    // rustls's text for a certificate that fails verification, whichever variant carries it.
+    if e.to_string().contains("invalid peer certificate") {
+        format!(
+            "serverens certifikat blev ikke godkendt ({e}); er det udstedt af en intern CA, så skriv CA'ens certifikat i ca_file under [publish]"
+        )
+    } else {
+        e.to_string()
     }
 }
 

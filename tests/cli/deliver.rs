@@ -723,7 +723,12 @@ fn a_ca_file_that_cannot_be_read_is_a_clear_error_and_nothing_is_sent() {
             "tls = \"none\"\nca_file = \"certs/intern-ca.pem\"\n",
         ),
     );
-    t.must(&["check"], 0);
+    // check reads it as sending does.
+    let checked = stdout(&t.must(&["check"], 1));
+    assert!(
+        checked.contains("[mail.smtp] ca_file certs/intern-ca.pem kan ikke læses"),
+        "{checked}"
+    );
     let out = t.kkr(&["run", "--once", "--now", SEND]);
     assert_ne!(out.status.code(), Some(0));
     assert!(

@@ -25,6 +25,7 @@ mod render;
 mod run;
 mod smtp;
 mod status;
+mod tls;
 mod unread;
 mod versions;
 mod webdav;

@@ -8,9 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::Test;
+use crate::harness::{Test, daemon, wait_until};
 use crate::minutes::{CANARY, assert_no_canary, decide_all, plant_canary};
 use crate::smtp::free_port;
+use crate::tls::{Certs, fixture, spawn_ready};
 
 /// A wsgidav server serving `root`; stopped on drop.
 struct WebDav(Child);
@@ -81,7 +82,59 @@ impl Drop for WebDav {
     }
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
+/// wsgidav serving `root` behind a log of every request that reaches it, over HTTPS with
+/// the test certificate when given `certs` (`tests/fixtures/webdav_logged.py`); stopped on
+/// drop.
+pub(crate) struct LoggedDav {
+    child: Child,
+    /// The port it listens on.
+    pub(crate) port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl LoggedDav {
+    /// Starts on a free loopback port.
+    pub(crate) fn start(root: &Path, certs: Option<&Certs>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ready = dir.path().join("ready");
+        let mut cmd = Command::new("python3");
+        cmd.arg(fixture("webdav_logged.py"))
+            .arg(root)
+            .arg(dir.path().join("requests"))
+            .arg(&ready);
+        if let Some(certs) = certs {
+            cmd.arg(certs.cert()).arg(certs.key());
+        }
+        let (child, port) = spawn_ready(cmd, &ready);
+        Self { child, port, dir }
+    }
+
+    /// The requests that reached the server, in order: `METHOD /path`.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        let text =
+            fs::read_to_string(self.dir.path().join("requests")).unwrap_or_default();
+        text.lines().map(str::to_owned).collect()
+    }
+}
+
+impl Drop for LoggedDav {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Points a workspace's `[publish]` at `url`, with `extra` lines after the target.
+pub(crate) fn publish_to(t: &Test, url: &str, extra: &str) {
+    let config = fs::read_to_string(t.path("council.toml")).unwrap();
+    let line = config.lines().find(|l| l.starts_with("target = ")).unwrap().to_owned();
+    t.write(
+        "council.toml",
+        config.replace(&line, &format!("target = \"webdav+{url}\"\n{extra}")),
+    );
+}
+
+pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in fs::read_dir(dir).unwrap().flatten() {
         if e.path().is_dir() {
@@ -278,4 +331,56 @@ fn a_base_path_whose_parents_are_missing_is_created_folder_by_folder() {
         files(root.path())
     );
     assert!(base.join("index.html").is_file());
+}
+
+#[test]
+fn a_running_kkr_creates_a_deep_base_path_once_and_sends_no_mkcol_for_it_again() {
+    let root = tempfile::tempdir().unwrap();
+    let server = LoggedDav::start(root.path(), None);
+    let t = Test::example();
+    let base = "/a/b/c/kkr-hovedstaden/";
+    publish_to(&t, &format!("http://127.0.0.1:{}{base}", server.port), "");
+    let site = root.path().join("a/b/c/kkr-hovedstaden");
+    let moves = format!("MOVE {base}2027-01-28/.dagsorden-offentlig.pdf.kkr-upload");
+    let public = |n: usize| {
+        let (server, moves) = (&server, &moves);
+        move || server.requests().iter().filter(|r| *r == moves).count() >= n
+    };
+
+    // The agenda goes at the daemon's first pass: every folder of the base path is made.
+    let _d = daemon(&[&t], "2027-01-21T09:00");
+    wait_until("the public agenda", Duration::from_secs(120), public(1));
+    wait_until("the site files", Duration::from_secs(60), || {
+        ["index.html", "feed.atom", "meetings.json"]
+            .iter()
+            .all(|f| site.join(f).is_file())
+    });
+    let mkcols = |requests: &[String]| -> Vec<String> {
+        requests
+            .iter()
+            .filter_map(|r| r.strip_prefix("MKCOL "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let first = server.requests();
+    let made = mkcols(&first);
+    for dir in ["/a/", "/a/b/", "/a/b/c/", base, &format!("{base}2027-01-28/")] {
+        assert!(made.iter().any(|m| m == dir), "MKCOL {dir}: {made:?}");
+    }
+    assert!(site.join("2027-01-28/dagsorden-offentlig.pdf").is_file());
+
+    // An item changes after the agenda went: the corrected public agenda is published by
+    // the same process, which knows its folders exist.
+    let name = "02-sundhedsraad.md";
+    let text = fs::read_to_string(t.path(&format!("inbox/behandlet/2027-01-28/{name}")))
+        .unwrap();
+    assert!(text.contains("fælles prioriteter"));
+    t.write(
+        &format!("inbox/{name}"),
+        text.replace("fælles prioriteter", "fælles prioriteter og økonomi"),
+    );
+    wait_until("the corrected public agenda", Duration::from_secs(120), public(2));
+    let again = server.requests()[first.len()..].to_vec();
+    assert!(again.iter().any(|r| r.starts_with("PUT ")), "{again:?}");
+    assert_eq!(mkcols(&again), Vec::<String>::new(), "no MKCOL on the next pass");
 }
