@@ -20,6 +20,18 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     Ok((buf.len() as u64 <= limit).then_some(buf))
 }
 
+/// A template's text: the workspace's `templates/<rel>` when there is one, else the built-in.
+pub(crate) fn template(
+    templates: Option<&Path>,
+    rel: &str,
+    builtin: &str,
+) -> Result<String> {
+    match templates.map(|t| t.join(rel)).filter(|f| f.exists()) {
+        Some(f) => Ok(String::from_utf8_lossy(&read(&f)?).into_owned()),
+        None => Ok(builtin.to_owned()),
+    }
+}
+
 /// Creates a folder and its parents.
 pub(crate) fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(|source| Error::Write { path: path.into(), source })

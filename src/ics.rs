@@ -71,6 +71,81 @@ pub(crate) fn calendar(
     out
 }
 
+/// One meeting in the public calendar.
+pub(crate) struct PublicEvent<'a> {
+    /// The meeting as council.toml has it now (moved: the new day).
+    pub(crate) meeting: &'a MeetingConfig,
+    /// The items' public titles, numbered, once the agenda is published.
+    pub(crate) titles: Vec<String>,
+    /// The meeting's page on the site, once there is one.
+    pub(crate) url: Option<String>,
+}
+
+/// The site's subscribable `kalender.ics`: every meeting of council.toml, past and coming,
+/// with public content only (a closed item by its public title). Its own UIDs, so it never
+/// merges with the members' invitations; `stamp` (the site's last publication) keeps the
+/// bytes the same until something changes.
+pub(crate) fn public_calendar(
+    council: &Council,
+    events: &[PublicEvent],
+    stamp: Timestamp,
+) -> String {
+    let mut out = String::new();
+    out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//KL//kkr//DA\r\nCALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n");
+    fold(
+        &mut out,
+        &format!("X-WR-CALNAME:{}", escape(&format!("{} – møder", council.name))),
+    );
+    out.push_str("X-WR-TIMEZONE:Europe/Copenhagen\r\n");
+    out.push_str(VTIMEZONE);
+    for e in events {
+        let m = e.meeting;
+        let local = |t: jiff::civil::Time| {
+            m.held_on().to_datetime(t).strftime("%Y%m%dT%H%M%S").to_string()
+        };
+        let mut description = String::new();
+        if m.cancelled {
+            description.push_str("Mødet er aflyst.\n");
+        } else if m.moved_to.is_some() {
+            description.push_str(&format!(
+                "Mødet er flyttet fra {}.\n",
+                crate::clock::danish_long_date(m.date)
+            ));
+        }
+        if let Some(url) = &e.url {
+            description.push_str(&format!("Dagsorden og referat: {url}\n"));
+        }
+        if !e.titles.is_empty() {
+            description.push_str("\nPunkter:\n");
+            description.push_str(&e.titles.join("\n"));
+        }
+        out.push_str("BEGIN:VEVENT\r\n");
+        let summary = if m.cancelled { " (aflyst)" } else { "" };
+        let mut lines = vec![
+            format!("UID:{}-{}-offentlig@kkr", council.slug, m.date),
+            format!("DTSTAMP:{}", stamp.strftime("%Y%m%dT%H%M%SZ")),
+            format!("DTSTART;TZID=Europe/Copenhagen:{}", local(m.starts)),
+            format!("DTEND;TZID=Europe/Copenhagen:{}", local(m.ends)),
+            format!("SUMMARY:{}", escape(&format!("{} – møde{summary}", council.name))),
+            format!("LOCATION:{}", escape(&m.place)),
+            format!("STATUS:{}", if m.cancelled { "CANCELLED" } else { "CONFIRMED" }),
+            "TRANSP:OPAQUE".to_owned(),
+        ];
+        if !description.is_empty() {
+            lines.push(format!("DESCRIPTION:{}", escape(description.trim())));
+        }
+        if let Some(url) = &e.url {
+            lines.push(format!("URL:{url}"));
+        }
+        for line in lines {
+            fold(&mut out, &line);
+        }
+        out.push_str("END:VEVENT\r\n");
+    }
+    out.push_str("END:VCALENDAR\r\n");
+    out
+}
+
 /// Escapes a TEXT value (RFC 5545 §3.3.11).
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

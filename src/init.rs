@@ -228,6 +228,9 @@ pub(crate) fn init(dir: &Path, c: &Body, year: i16) -> Result<String> {
     for (name, text) in crate::mail::BUILTIN {
         write(&format!("templates/mail/{name}.hbs"), text)?;
     }
+    for (name, text) in crate::site::page::BUILTIN {
+        write(&format!("templates/site/{name}.hbs"), text)?;
+    }
     write("eksempler/punkt.md", EXAMPLE_ITEM)?;
     write("eksempler/fremmoede.toml", EXAMPLE_ATTENDANCE)?;
     for d in ["inbox", "inbox/bilag", "fonts"] {

@@ -168,11 +168,8 @@ impl Mailer {
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
         for (name, builtin) in BUILTIN {
-            let file = templates.map(|t| t.join("mail").join(format!("{name}.hbs")));
-            let source = match file.as_ref().filter(|f| f.exists()) {
-                Some(f) => String::from_utf8_lossy(&crate::fs::read(f)?).into_owned(),
-                None => builtin.to_owned(),
-            };
+            let source =
+                crate::fs::template(templates, &format!("mail/{name}.hbs"), builtin)?;
             let registry = if name.ends_with(".html") { &mut html } else { &mut text };
             registry.register_template_string(name, source).map_err(|e| {
                 Error::Compose(format!("skabelonen templates/mail/{name}.hbs: {e}"))

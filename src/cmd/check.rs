@@ -63,33 +63,9 @@ pub(crate) fn check(env: &super::Env, cmd: &crate::args::CheckCommand) -> Result
         }
     }
     let only = only.map(|(rels, _)| rels);
-    if let Some(d) = &config.mail.dkim
-        && let Err(Error::Invalid { report }) = crate::dkim::signing_config(d, &ws.root)
-    {
+    for report in check_keys(ws, &config) {
         crate::out!("{report}");
         bad += 1;
-    }
-    // The extra CAs are read as sending and publishing read them.
-    let cas = [
-        config
-            .mail
-            .smtp
-            .as_ref()
-            .and_then(|s| s.ca_file.as_ref())
-            .map(|f| (f, "[mail.smtp]")),
-        config
-            .publish
-            .as_ref()
-            .and_then(|p| p.ca_file.as_ref())
-            .map(|f| (f, "[publish]")),
-    ];
-    for (file, section) in cas.into_iter().flatten() {
-        if let Err(Error::Invalid { report }) =
-            crate::smtp::trusted_ca(&ws.root, file, section)
-        {
-            crate::out!("{report}");
-            bad += 1;
-        }
     }
     for problem in check_templates(ws, &config).into_iter().filter(|_| only.is_none()) {
         crate::out!("{problem}");
@@ -275,12 +251,37 @@ fn inbox_names(
     (rels, missing)
 }
 
-/// Compiles the workspace's templates (mail and Typst) with a sample item, so a template
-/// error is found by `check` and not on the day a document is due. Returns the reports.
+/// The DKIM key and the extra CAs, read as sending and publishing read them.
+fn check_keys(ws: &Workspace, config: &crate::config::Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(d) = &config.mail.dkim
+        && let Err(Error::Invalid { report }) = crate::dkim::signing_config(d, &ws.root)
+    {
+        out.push(report);
+    }
+    let smtp = config.mail.smtp.as_ref().and_then(|s| s.ca_file.as_ref());
+    let publish = config.publish.as_ref().and_then(|p| p.ca_file.as_ref());
+    for (file, section) in [(smtp, "[mail.smtp]"), (publish, "[publish]")] {
+        if let Some(file) = file
+            && let Err(Error::Invalid { report }) =
+                crate::smtp::trusted_ca(&ws.root, file, section)
+        {
+            out.push(report);
+        }
+    }
+    out
+}
+
+/// Compiles the workspace's templates (mail, site and Typst) with a sample item, so a
+/// template error is found by `check` and not on the day a document is due. Returns the
+/// reports.
 fn check_templates(ws: &Workspace, config: &crate::config::Config) -> Vec<String> {
     let mut out = Vec::new();
     let Some(templates) = ws.templates() else { return out };
     if let Err(e) = crate::mail::Mailer::new(Some(&templates)) {
+        out.push(format!("{e}\n"));
+    }
+    if let Err(e) = crate::site::page::Pages::new(Some(&templates)) {
         out.push(format!("{e}\n"));
     }
     let meeting =

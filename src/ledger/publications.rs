@@ -87,4 +87,13 @@ impl Ledger {
         tx.commit()?;
         Ok(revision)
     }
+
+    /// Forgets a file that was removed from the site.
+    pub fn forget_publication(&mut self, meeting: &str, name: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM publications WHERE meeting = ?1 AND name = ?2",
+            params![meeting, name],
+        )?;
+        Ok(())
+    }
 }

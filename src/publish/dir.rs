@@ -17,4 +17,15 @@ impl Publish for Dir {
         valid_name(name)?;
         crate::fs::write_atomic(&self.root.join(name), bytes)
     }
+
+    fn remove(&mut self, name: &str) -> Result<()> {
+        valid_name(name)?;
+        let path = self.root.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(crate::error::Error::Write { path, source: e })
+            }
+            _ => Ok(()),
+        }
+    }
 }

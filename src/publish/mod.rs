@@ -3,6 +3,7 @@
 //! targets that put the files in place atomically (a folder, WebDAV).
 
 mod dir;
+mod pages;
 mod webdav;
 
 use std::collections::HashMap;
@@ -29,6 +30,8 @@ pub(crate) use webdav::WebDav;
 pub(crate) trait Publish {
     /// Puts `bytes` at `name` (a `/`-separated path under the target's root), atomically.
     fn upload(&mut self, name: &str, bytes: &[u8]) -> Result<()>;
+    /// Removes a file; one that is not there is fine.
+    fn remove(&mut self, name: &str) -> Result<()>;
 }
 
 /// Refuses a name that is empty in a part or climbs out of the target (`..`).
@@ -73,6 +76,7 @@ pub(crate) fn content_type(name: &str) -> &'static str {
         Some("html") => "text/html; charset=utf-8",
         Some("atom") => "application/atom+xml; charset=utf-8",
         Some("json") => "application/json",
+        Some("ics") => "text/calendar; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
@@ -167,7 +171,8 @@ impl Publisher {
         // The site files follow what they show (a new document, a cancelled or moved
         // meeting): each is uploaded when its bytes differ from those published.
         if !ledger.publications()?.is_empty() {
-            uploaded += upload_site(ctx.config, config, ledger, &mut target, force, now)?;
+            uploaded +=
+                upload_site(ctx.ws, ctx.config, config, ledger, &mut target, force, now)?;
         }
         Ok(uploaded)
     }
@@ -288,6 +293,7 @@ impl Publisher {
 /// Uploads the site files (`index.html`, `feed.atom`, `meetings.json`) made from what has
 /// been published, those whose bytes changed (all with `force`); returns how many.
 fn upload_site(
+    ws: &Workspace,
     config: &Config,
     publish: &PublishConfig,
     ledger: &mut Ledger,
@@ -298,6 +304,7 @@ fn upload_site(
     let published = ledger.publications()?;
     let meetings = site_meetings(config, ledger)?;
     let base = publish.base_url.clone().unwrap_or_default();
+    let mut uploaded = pages::upload(ws, config, ledger, target, &meetings, force, now)?;
     let council = &config.council.name;
     let site = [
         ("index.html", crate::site::index_html(council, &meetings)),
@@ -306,8 +313,8 @@ fn upload_site(
             crate::site::feed_atom(council, &config.council.slug, &base, &meetings),
         ),
         ("meetings.json", crate::site::meetings_json(council, &base, &meetings)),
+        ("kalender.ics", calendar(config, &base, &meetings)),
     ];
-    let mut uploaded = 0;
     for (name, text) in &site {
         let sha = sha256_hex(text.as_bytes());
         let same = published
@@ -321,6 +328,39 @@ fn upload_site(
         uploaded += 1;
     }
     Ok(uploaded)
+}
+
+/// `kalender.ics`: every meeting, with the public titles of those whose agenda is out.
+fn calendar(config: &Config, base: &str, meetings: &[SiteMeeting]) -> String {
+    let events: Vec<crate::ics::PublicEvent> = config
+        .meetings
+        .iter()
+        .map(|m| {
+            let site = meetings.iter().find(|s| s.id == m.date);
+            crate::ics::PublicEvent {
+                meeting: m,
+                titles: site
+                    .map(|s| {
+                        s.items
+                            .iter()
+                            .map(|i| format!("{}. {}", i.number, i.title))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                url: site
+                    .filter(|_| !base.is_empty())
+                    .map(|s| format!("{base}{}/index.html", s.id)),
+            }
+        })
+        .collect();
+    // The documents' last publication, not the site files' own (which would change it again).
+    let stamp = meetings
+        .iter()
+        .flat_map(|m| &m.files)
+        .map(|f| f.published_at)
+        .max()
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    crate::ics::public_calendar(&config.council, &events, stamp)
 }
 
 /// The public site's meetings, from what has been published. Decisions appear only once
@@ -353,6 +393,7 @@ fn site_meetings(config: &Config, ledger: &Ledger) -> Result<Vec<SiteMeeting>> {
         let minutes = files.iter().any(|f| f.kind == DocKind::Minutes);
         let items = crate::document::Facts::load(ledger, m.date)?.site_items(minutes);
         out.push(SiteMeeting {
+            id: m.date,
             starts: m.starts_at(),
             ends: m.ends_at(),
             place: m.place.clone(),

@@ -181,6 +181,15 @@ impl Publish for WebDav {
         )?;
         Self::check(name, "MOVE", status)
     }
+
+    fn remove(&mut self, name: &str) -> Result<()> {
+        valid_name(name)?;
+        match self.request("DELETE", name, Vec::new(), &[])? {
+            // Already gone is what was wanted.
+            404 => Ok(()),
+            status => Self::check(name, "DELETE", status),
+        }
+    }
 }
 
 /// Why a request got no answer; a server certificate kkr does not trust is said as such,

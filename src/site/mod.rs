@@ -1,6 +1,8 @@
 //! The public site: `index.html`, `feed.atom` and `meetings.json`, made only from public data
 //! (closed items appear with their public title and public decision and nothing else).
 
+pub mod page;
+
 use std::fmt::Write;
 
 use jiff::{Timestamp, Zoned};
@@ -46,6 +48,8 @@ pub struct SiteFile {
 /// A meeting on the public site.
 #[derive(Debug, Clone)]
 pub struct SiteMeeting {
+    /// The meeting's id (its first date; the folder of its files).
+    pub id: jiff::civil::Date,
     /// Start.
     pub starts: Zoned,
     /// End.
@@ -89,7 +93,7 @@ pub fn index_html(council: &str, meetings: &[SiteMeeting]) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{0} – dagsordener og referater</title>\n<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{0} – referater\" href=\"feed.atom\">\n<style>body{{font-family:Georgia,serif;max-width:46em;margin:0 auto;padding:1em;line-height:1.5;color:#1a1a1a}}h1,h2{{color:#1b365d}}a{{color:#1b365d}}li{{margin:.2em 0}}.meta{{color:#4a4a4a}}</style>\n</head>\n<body>\n<header><h1>{0}</h1><p>Dagsordener og beslutningsreferater fra rådets møder. Lukkede punkter vises kun med deres offentlige titel og beslutning.</p></header>\n<main>\n",
+        "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{0} – dagsordener og referater</title>\n<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{0} – referater\" href=\"feed.atom\">\n<link rel=\"alternate\" type=\"text/calendar\" title=\"{0} – møder\" href=\"kalender.ics\">\n<style>body{{font-family:Georgia,serif;max-width:46em;margin:0 auto;padding:1em;line-height:1.5;color:#1a1a1a}}h1,h2{{color:#1b365d}}a{{color:#1b365d}}li{{margin:.2em 0}}.meta{{color:#4a4a4a}}</style>\n</head>\n<body>\n<header><h1>{0}</h1><p>Dagsordener og beslutningsreferater fra rådets møder. Lukkede punkter vises kun med deres offentlige titel og beslutning.</p><p><a href=\"kalender.ics\">Abonnér på rådets møder i din kalender</a> · <a href=\"feed.atom\">Nyhedsfeed med referaterne</a></p></header>\n<main>\n",
         esc(council)
     );
     let mut sorted: Vec<&SiteMeeting> = meetings.iter().collect();
@@ -125,6 +129,18 @@ pub fn index_html(council: &str, meetings: &[SiteMeeting]) -> String {
                 esc(&f.path),
                 esc(&f.label),
                 f.size.div_ceil(1024)
+            );
+        }
+        if !m.files.is_empty() {
+            let _ = writeln!(
+                h,
+                "<li><a href=\"{}/index.html\">Mødets side: punkterne{} som tekst</a></li>",
+                m.id,
+                if m.items.iter().any(|i| i.result.is_some()) {
+                    " og beslutningerne"
+                } else {
+                    ""
+                }
             );
         }
         h.push_str("</ul>\n");
@@ -262,6 +278,7 @@ mod tests {
         let starts = clock::parse_now("2027-01-28T09:00").unwrap();
         let ends = clock::parse_now("2027-01-28T11:30").unwrap();
         SiteMeeting {
+            id: jiff::civil::date(2027, 1, 28),
             starts,
             ends,
             place: "Rådhuset <store sal>".into(),

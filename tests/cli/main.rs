@@ -23,6 +23,7 @@ mod preview;
 mod rehearsal;
 mod render;
 mod run;
+mod site;
 mod smtp;
 mod status;
 mod tls;

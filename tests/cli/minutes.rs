@@ -373,7 +373,8 @@ fn publish_alle_rebuilds_the_lost_public_archive_of_several_councils() {
     let lines: Vec<_> = stdout(&out).lines().map(str::to_owned).collect();
     assert_eq!(
         lines,
-        ["KKR Hovedstaden: 5 filer publiceret.", "KKR Hovedstaden: 4 filer publiceret."],
+        // The public PDFs, the bilag, the meeting page, and the four site files.
+        ["KKR Hovedstaden: 8 filer publiceret.", "KKR Hovedstaden: 7 filer publiceret."],
         "{}",
         stderr(&out)
     );
