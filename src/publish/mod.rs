@@ -77,6 +77,9 @@ pub(crate) fn content_type(name: &str) -> &'static str {
         Some("atom") => "application/atom+xml; charset=utf-8",
         Some("json") => "application/json",
         Some("ics") => "text/calendar; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
         _ => "application/octet-stream",
     }
 }
@@ -304,8 +307,12 @@ fn upload_site(
     let published = ledger.publications()?;
     let meetings = site_meetings(config, ledger)?;
     let base = publish.base_url.clone().unwrap_or_default();
-    let mut uploaded = pages::upload(ws, config, ledger, target, &meetings, force, now)?;
+    let pages = pages::upload(ws, config, ledger, target, &meetings, force, now)?;
+    let mut uploaded =
+        pages.changed + pages::upload_search(ledger, target, &pages, force, now)?;
     let council = &config.council.name;
+    let search =
+        crate::site::page::Pages::new(ws.templates().as_deref())?.search(council)?;
     let site = [
         ("index.html", crate::site::index_html(council, &meetings)),
         (
@@ -314,6 +321,7 @@ fn upload_site(
         ),
         ("meetings.json", crate::site::meetings_json(council, &base, &meetings)),
         ("kalender.ics", calendar(config, &base, &meetings)),
+        ("soeg.html", search),
     ];
     for (name, text) in &site {
         let sha = sha256_hex(text.as_bytes());

@@ -16,8 +16,18 @@ use crate::site::SiteMeeting;
 use crate::site::page::{Pages, public_bilag};
 use crate::workspace::Workspace;
 
+/// What [`upload`] did.
+pub(super) struct Uploaded {
+    /// Files uploaded or removed.
+    pub(super) changed: usize,
+    /// Every meeting page as it is on the site now: path and HTML.
+    pub(super) pages: Vec<(String, String)>,
+    /// A page is new or changed.
+    pub(super) pages_changed: bool,
+}
+
 /// Uploads what changed of every meeting's page and bilag, and removes bilag that are no
-/// longer public; returns how many files were uploaded or removed.
+/// longer public.
 pub(super) fn upload(
     ws: &Workspace,
     config: &Config,
@@ -26,10 +36,10 @@ pub(super) fn upload(
     meetings: &[SiteMeeting],
     force: bool,
     now: Timestamp,
-) -> Result<usize> {
+) -> Result<Uploaded> {
     let pages = Pages::new(ws.templates().as_deref())?;
     let published = ledger.publications()?;
-    let mut changed = 0;
+    let mut done = Uploaded { changed: 0, pages: Vec::new(), pages_changed: false };
     for site in meetings {
         let Some(m) = config.meeting(site.id) else { continue };
         let facts = Facts::load(ledger, m.date)?;
@@ -56,8 +66,10 @@ pub(super) fn upload(
             files.push((name, bytes));
         }
         let page = pages.meeting(&config.council.name, site, &data.files)?;
+        let page_name = format!("{date}/index.html");
+        done.pages.push((page_name.clone(), page.clone()));
         // Bilag first, the page that links to them after.
-        files.push((format!("{date}/index.html"), page.into_bytes()));
+        files.push((page_name.clone(), page.into_bytes()));
         for (name, bytes) in &files {
             let sha = sha256_hex(bytes);
             let same = published.iter().any(|p| p.name == *name && p.sha256 == sha);
@@ -72,7 +84,8 @@ pub(super) fn upload(
                 bytes.len() as u64,
                 now,
             )?;
-            changed += 1;
+            done.changed += 1;
+            done.pages_changed |= *name == page_name;
         }
         // A bilag that is no longer public (its item closed, `public = false`, withdrawn)
         // leaves the site.
@@ -85,8 +98,51 @@ pub(super) fn upload(
             target.get()?.remove(&stale.name)?;
             ledger.forget_publication(&date, &stale.name)?;
             tracing::info!("fjernet fra det offentlige site: {}", stale.name);
-            changed += 1;
+            done.changed += 1;
         }
+    }
+    Ok(done)
+}
+
+/// The search (`pagefind/…`) made again when a page changed (or is missing on the site):
+/// changed files uploaded, files of the previous index no longer part of it removed.
+pub(super) fn upload_search(
+    ledger: &mut Ledger,
+    target: &mut Lazy,
+    pages: &Uploaded,
+    force: bool,
+    now: Timestamp,
+) -> Result<usize> {
+    let published = ledger.publications()?;
+    let entry = "pagefind/pagefind-entry.json";
+    let on_site = published.iter().any(|p| p.meeting.is_empty() && p.name == entry);
+    if on_site && !pages.pages_changed && !force {
+        return Ok(0);
+    }
+    let files = crate::site::search::index(&pages.pages)?;
+    let mut changed = 0;
+    // The index's parts first, its entry (which names them) last.
+    let (entries, parts): (Vec<_>, Vec<_>) = files.iter().partition(|(n, _)| n == entry);
+    for (name, bytes) in parts.into_iter().chain(entries) {
+        let sha = sha256_hex(bytes);
+        let same = published
+            .iter()
+            .any(|p| p.meeting.is_empty() && p.name == *name && p.sha256 == sha);
+        if same && !force {
+            continue;
+        }
+        target.get()?.upload(name, bytes)?;
+        ledger.record_publication("", name, (&sha, None), bytes.len() as u64, now)?;
+        changed += 1;
+    }
+    for stale in published.iter().filter(|p| {
+        p.meeting.is_empty()
+            && p.name.starts_with("pagefind/")
+            && !files.iter().any(|(n, _)| *n == p.name)
+    }) {
+        target.get()?.remove(&stale.name)?;
+        ledger.forget_publication("", &stale.name)?;
+        changed += 1;
     }
     Ok(changed)
 }

@@ -2,6 +2,7 @@
 //! (closed items appear with their public title and public decision and nothing else).
 
 pub mod page;
+pub mod search;
 
 use std::fmt::Write;
 
@@ -93,7 +94,7 @@ pub fn index_html(council: &str, meetings: &[SiteMeeting]) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{0} – dagsordener og referater</title>\n<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{0} – referater\" href=\"feed.atom\">\n<link rel=\"alternate\" type=\"text/calendar\" title=\"{0} – møder\" href=\"kalender.ics\">\n<style>body{{font-family:Georgia,serif;max-width:46em;margin:0 auto;padding:1em;line-height:1.5;color:#1a1a1a}}h1,h2{{color:#1b365d}}a{{color:#1b365d}}li{{margin:.2em 0}}.meta{{color:#4a4a4a}}</style>\n</head>\n<body>\n<header><h1>{0}</h1><p>Dagsordener og beslutningsreferater fra rådets møder. Lukkede punkter vises kun med deres offentlige titel og beslutning.</p><p><a href=\"kalender.ics\">Abonnér på rådets møder i din kalender</a> · <a href=\"feed.atom\">Nyhedsfeed med referaterne</a></p></header>\n<main>\n",
+        "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{0} – dagsordener og referater</title>\n<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{0} – referater\" href=\"feed.atom\">\n<link rel=\"alternate\" type=\"text/calendar\" title=\"{0} – møder\" href=\"kalender.ics\">\n<style>body{{font-family:Georgia,serif;max-width:46em;margin:0 auto;padding:1em;line-height:1.5;color:#1a1a1a}}h1,h2{{color:#1b365d}}a{{color:#1b365d}}li{{margin:.2em 0}}.meta{{color:#4a4a4a}}</style>\n</head>\n<body>\n<header><h1>{0}</h1><p>Dagsordener og beslutningsreferater fra rådets møder. Lukkede punkter vises kun med deres offentlige titel og beslutning.</p><p><a href=\"soeg.html\">Søg i dagsordener og referater</a> · <a href=\"kalender.ics\">Abonnér på rådets møder i din kalender</a> · <a href=\"feed.atom\">Nyhedsfeed med referaterne</a></p></header>\n<main>\n",
         esc(council)
     );
     let mut sorted: Vec<&SiteMeeting> = meetings.iter().collect();

@@ -13,8 +13,9 @@ use crate::error::{Error, Result};
 use super::SiteMeeting;
 
 /// The site's templates, as `kkr init` writes them to `templates/site/`.
-pub const BUILTIN: [(&str, &str); 3] = [
+pub const BUILTIN: [(&str, &str); 4] = [
     ("meeting.html", include_str!("../../templates/site/meeting.html.hbs")),
+    ("search.html", include_str!("../../templates/site/search.html.hbs")),
     ("blocks.html", include_str!("../../templates/site/blocks.html.hbs")),
     ("inlines.html", include_str!("../../templates/site/inlines.html.hbs")),
 ];
@@ -50,7 +51,7 @@ impl Pages {
             let source =
                 crate::fs::template(templates, &format!("site/{name}.hbs"), builtin)?;
             let partial = name.trim_end_matches(".html");
-            let result = if name == "meeting.html" {
+            let result = if matches!(name, "meeting.html" | "search.html") {
                 registry.register_template_string(name, source)
             } else {
                 // A partial's final newline would put a space inside `<em>…</em>`.
@@ -61,6 +62,13 @@ impl Pages {
             })?;
         }
         Ok(Self { registry })
+    }
+
+    /// The search page, `soeg.html`.
+    pub fn search(&self, council: &str) -> Result<String> {
+        self.registry.render("search.html", &json!({ "council": council })).map_err(|e| {
+            Error::Compose(format!("skabelonen templates/site/search.html.hbs: {e}"))
+        })
     }
 
     /// The page of `meeting` from the published public edition's data files.

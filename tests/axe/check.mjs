@@ -3,26 +3,10 @@
 // the page is wider than the screen. Prints one JSON object per line:
 // {"file", "scheme", "violations": [{"id", "impact", "help", "targets"}], "width"}.
 // Usage: node check.mjs FILE.html...   (CHROMIUM overrides the browser's path)
-import fs from "node:fs";
-import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
+import { axeSource, launch, wcag } from "./browser.mjs";
 
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  // As root in a closed network: no sandbox, and no background connections to refuse.
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 try {
   for (const file of process.argv.slice(2)) {
     for (const scheme of ["light", "dark"]) {
@@ -35,12 +19,10 @@ try {
       const page = await context.newPage();
       await page.goto(pathToFileURL(file).href);
       await page.addScriptTag({ content: axeSource });
-      const result = await page.evaluate(() =>
+      const result = await page.evaluate((options) =>
         // eslint-disable-next-line no-undef
-        axe.run(document, {
-          runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-          resultTypes: ["violations"],
-        }),
+        axe.run(document, options),
+        wcag,
       );
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       const violations = result.violations.map((v) => ({

@@ -150,3 +150,128 @@ for e in c.walk("VEVENT"):
         "{cal}"
     );
 }
+
+/// A static HTTP server (Python's) serving `dir` on loopback; stopped when dropped.
+struct Served(std::process::Child, u16);
+
+impl Served {
+    fn start(dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        crate::harness::wait_until(
+            "the HTTP server",
+            std::time::Duration::from_secs(10),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        Self(child, port)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What a reader finds typing `query` into the site's search: result links and titles,
+/// all the text the results show, and axe-core's violations with the results showing.
+fn search(
+    served: &Served,
+    query: &str,
+) -> (Vec<(String, String)>, String, Vec<serde_json::Value>) {
+    let out = std::process::Command::new("node")
+        .arg(crate::harness::repo().join("tests/axe/search.mjs"))
+        .arg(format!("http://127.0.0.1:{}/soeg.html", served.1))
+        .arg(query)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["href"].as_str().unwrap().to_owned(),
+                r["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let text = v["text"].as_str().unwrap().to_owned();
+    (results, text, v["violations"].as_array().unwrap().clone())
+}
+
+#[test]
+fn the_site_search_finds_public_words_and_nothing_of_a_closed_item() {
+    let t = Test::example();
+    plant_canary(&t);
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
+    decide_all(&t);
+    t.must(&["run", "--once", "--now", "2027-01-28T12:00"], 0);
+    // Pagefind's index files are compressed: read them unpacked too.
+    let script = r#"
+import gzip, os, sys
+canary = sys.stdin.read().encode()
+n = 0
+for root, _, files in os.walk("outbox/public/pagefind"):
+    for f in files:
+        data = open(os.path.join(root, f), "rb").read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        assert canary.lower() not in data.lower(), f
+        n += 1
+print(n)
+"#;
+    let checked = std::process::Command::new("python3")
+        .args(["-c", script])
+        .current_dir(t.path(""))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(crate::minutes::CANARY.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(checked.status.success(), "the canary is in the search index");
+    assert!(String::from_utf8_lossy(&checked.stdout).trim().parse::<u32>().unwrap() > 5);
+
+    let served = Served::start(&t.path("outbox/public"));
+    let (results, _, violations) = search(&served, "praktikpladser");
+    assert!(violations.is_empty(), "{violations:?}");
+    assert!(
+        results
+            .iter()
+            .any(|(href, title)| href == "/2027-01-28/index.html#punkt-3-titel"
+                && title.contains("Fordeling af praktikpladser")),
+        "{results:?}"
+    );
+    // The closed item is found by its public title, and by nothing else of it.
+    let (results, text, _) = search(&served, "Udpegning");
+    assert!(
+        results.iter().any(|(href, _)| href.ends_with("#punkt-10-titel")),
+        "{results:?}"
+    );
+    assert!(text.contains("Udpegning til bestyrelse"), "{text}");
+    // Pagefind shows its nearest pages for a word it does not have; none says the canary.
+    let (_, text, _) = search(&served, crate::minutes::CANARY);
+    // (The UI says back what was searched for: that line is the reader's own words.)
+    let text: String = text.lines().filter(|l| !l.contains(" for KANARIE")).collect();
+    assert!(
+        !text.to_lowercase().contains(&crate::minutes::CANARY.to_lowercase()),
+        "{text}"
+    );
+}
