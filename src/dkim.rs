@@ -84,7 +84,7 @@ pub(crate) fn parse_key(pem: &str) -> Result<RsaPrivateKey> {
         RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| e.to_string())
     }
     .map_err(|e| {
-        invalid(format!("DKIM-nøglen kan ikke læses som en RSA-nøgle ({e})\n  hjælp: lav en ny med kkr dkim, eller brug en RSA-nøgle i PEM-form (BEGIN RSA PRIVATE KEY eller BEGIN PRIVATE KEY)"))
+        invalid(format!("DKIM-nøglen kan ikke læses som en RSA-nøgle ({e})\n  hjælp: brug en RSA-nøgle i PEM-form (BEGIN RSA PRIVATE KEY eller BEGIN PRIVATE KEY), eller lav en ny med kkr dkim --selector NYT-NAVN (kkr dkim erstatter aldrig en fil, der findes)"))
     })?;
     let bits = key.size() * 8;
     if bits < MIN_BITS {

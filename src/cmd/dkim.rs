@@ -124,6 +124,10 @@ fn instructions(key: &Key, selector: &str, domain: &str, configure: bool) -> Str
         out.push_str(&format!(
             "2. Skriv i council.toml (i stedet for en tidligere [mail.dkim]), når DNS viser posten\n   (se efter med: dig +short TXT {selector}._domainkey.{domain}):\n   [mail.dkim]\n   domain = \"{domain}\"\n   selector = \"{selector}\"\n   key_file = \"{file}\"\n   Skifter I nøgle, så lad den gamle post blive i DNS en uge endnu: mails undervejs\n   kontrolleres stadig med den.\n\n"
         ));
+    } else if key.made {
+        out.push_str(&format!(
+            "2. council.toml nævner allerede denne nøgle under [mail.dkim]. Står der allerede en\n   TXT-post for {selector} i DNS, så skal den erstattes med den nye ovenfor, før kkr\n   sender; ellers afviser modtagerne signaturen. (Vil I hellere skifte navn, så kør\n   kkr dkim --selector NYT-NAVN.)\n\n"
+        ));
     } else {
         out.push_str(
             "2. council.toml bruger allerede denne nøgle under [mail.dkim].\n\n",

@@ -88,6 +88,16 @@ impl Ledger {
         Ok(revision)
     }
 
+    /// Marks a file to be removed from the site (its hash emptied), so the removal is tried
+    /// again until it succeeds.
+    pub fn mark_publication_stale(&mut self, meeting: &str, name: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE publications SET sha256 = '' WHERE meeting = ?1 AND name = ?2",
+            params![meeting, name],
+        )?;
+        Ok(())
+    }
+
     /// Forgets a file that was removed from the site.
     pub fn forget_publication(&mut self, meeting: &str, name: &str) -> Result<()> {
         self.conn.execute(

@@ -80,6 +80,8 @@ pub(crate) fn content_type(name: &str) -> &'static str {
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("wasm") => "application/wasm",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
         _ => "application/octet-stream",
     }
 }
@@ -307,13 +309,19 @@ fn upload_site(
     let published = ledger.publications()?;
     let meetings = site_meetings(config, ledger)?;
     let base = publish.base_url.clone().unwrap_or_default();
-    let pages = pages::upload(ws, config, ledger, target, &meetings, force, now)?;
-    let mut uploaded =
-        pages.changed + pages::upload_search(ledger, target, &pages, force, now)?;
+    // The meeting pages and the search first (the index links to them), each failure kept
+    // for the end so it never holds back the index, feed, JSON and calendar.
+    let mut pages = pages::upload(ws, config, ledger, target, &meetings, force, now)?;
+    let mut uploaded = pages.changed;
+    match pages::upload_search(ledger, target, &pages, force, now) {
+        Ok(n) => uploaded += n,
+        Err(e) => {
+            tracing::warn!("søgningen kan ikke publiceres: {e}");
+            pages.errors.push(e);
+        }
+    }
     let council = &config.council.name;
-    let search =
-        crate::site::page::Pages::new(ws.templates().as_deref())?.search(council)?;
-    let site = [
+    let mut site = vec![
         ("index.html", crate::site::index_html(council, &meetings)),
         (
             "feed.atom",
@@ -321,8 +329,13 @@ fn upload_site(
         ),
         ("meetings.json", crate::site::meetings_json(council, &base, &meetings)),
         ("kalender.ics", calendar(config, &base, &meetings)),
-        ("soeg.html", search),
     ];
+    match crate::site::page::Pages::new(ws.templates().as_deref())
+        .and_then(|p| p.search(council))
+    {
+        Ok(search) => site.push(("soeg.html", search)),
+        Err(e) => pages.errors.push(e),
+    }
     for (name, text) in &site {
         let sha = sha256_hex(text.as_bytes());
         let same = published
@@ -335,7 +348,10 @@ fn upload_site(
         ledger.record_publication("", name, (&sha, None), text.len() as u64, now)?;
         uploaded += 1;
     }
-    Ok(uploaded)
+    match pages.errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(uploaded),
+    }
 }
 
 /// `kalender.ics`: every meeting, with the public titles of those whose agenda is out.

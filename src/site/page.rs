@@ -71,14 +71,29 @@ impl Pages {
         })
     }
 
-    /// The page of `meeting` from the published public edition's data files.
+    /// The page of `meeting` from the published public edition's data files; `decisions`:
+    /// the data are the minutes' (an agenda's page shows none); `unavailable`: bilag files
+    /// that are not on the site (named, not linked).
     pub fn meeting(
         &self,
         council: &str,
         meeting: &SiteMeeting,
         data: &Files,
+        decisions: bool,
+        unavailable: &[String],
     ) -> Result<String> {
-        let context = context(council, meeting, data)?;
+        let mut context = context(council, meeting, data)?;
+        for item in context["items"].as_array_mut().into_iter().flatten() {
+            if !decisions {
+                item["decision"] = Value::Null;
+            }
+            for b in item["bilag"].as_array_mut().into_iter().flatten() {
+                if b["href"].as_str().is_some_and(|h| unavailable.iter().any(|u| u == h))
+                {
+                    b["href"] = Value::Null;
+                }
+            }
+        }
         self.registry.render("meeting.html", &context).map_err(|e| {
             Error::Compose(format!("skabelonen templates/site/meeting.html.hbs: {e}"))
         })

@@ -151,6 +151,38 @@ for e in c.walk("VEVENT"):
     );
 }
 
+/// Whether any file of the site's search index, unpacked, contains `word` (any case).
+fn index_contains(t: &Test, word: &str) -> bool {
+    let script = r#"
+import gzip, os, sys
+word = sys.stdin.read().lower().encode()
+n = found = 0
+for root, _, files in os.walk("outbox/public/pagefind"):
+    for f in files:
+        data = open(os.path.join(root, f), "rb").read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        found += word in data.lower()
+        n += 1
+assert n > 5, n
+print(found)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .current_dir(t.path(""))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(word.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "the index could not be read");
+    String::from_utf8_lossy(&out.stdout).trim() != "0"
+}
+
 /// A static HTTP server (Python's) serving `dir` on loopback; stopped when dropped.
 struct Served(std::process::Child, u16);
 
@@ -192,7 +224,7 @@ fn search(
 ) -> (Vec<(String, String)>, String, Vec<serde_json::Value>) {
     let out = std::process::Command::new("node")
         .arg(crate::harness::repo().join("tests/axe/search.mjs"))
-        .arg(format!("http://127.0.0.1:{}/soeg.html", served.1))
+        .arg(format!("http://127.0.0.1:{}/public/soeg.html", served.1))
         .arg(query)
         .output()
         .unwrap();
@@ -220,42 +252,19 @@ fn the_site_search_finds_public_words_and_nothing_of_a_closed_item() {
     t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
     decide_all(&t);
     t.must(&["run", "--once", "--now", "2027-01-28T12:00"], 0);
-    // Pagefind's index files are compressed: read them unpacked too.
-    let script = r#"
-import gzip, os, sys
-canary = sys.stdin.read().encode()
-n = 0
-for root, _, files in os.walk("outbox/public/pagefind"):
-    for f in files:
-        data = open(os.path.join(root, f), "rb").read()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        assert canary.lower() not in data.lower(), f
-        n += 1
-print(n)
-"#;
-    let checked = std::process::Command::new("python3")
-        .args(["-c", script])
-        .current_dir(t.path(""))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(crate::minutes::CANARY.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert!(checked.status.success(), "the canary is in the search index");
-    assert!(String::from_utf8_lossy(&checked.stdout).trim().parse::<u32>().unwrap() > 5);
+    assert!(
+        !index_contains(&t, crate::minutes::CANARY),
+        "the canary is in the search index"
+    );
 
-    let served = Served::start(&t.path("outbox/public"));
+    // Served in a folder of its host, as on kl.dk: results link inside that folder.
+    let served = Served::start(&t.path("outbox"));
     let (results, _, violations) = search(&served, "praktikpladser");
     assert!(violations.is_empty(), "{violations:?}");
     assert!(
         results
             .iter()
-            .any(|(href, title)| href == "/2027-01-28/index.html#punkt-3-titel"
+            .any(|(href, title)| href == "/public/2027-01-28/index.html#punkt-3-titel"
                 && title.contains("Fordeling af praktikpladser")),
         "{results:?}"
     );
@@ -274,4 +283,44 @@ print(n)
         !text.to_lowercase().contains(&crate::minutes::CANARY.to_lowercase()),
         "{text}"
     );
+}
+
+#[test]
+fn decisions_reach_the_site_only_with_the_published_minutes() {
+    let t = Test::example();
+    let toml = fs::read_to_string(t.path("council.toml")).unwrap();
+    t.write(
+        "council.toml",
+        toml.replacen("minutes_approval = false", "minutes_approval = true", 1),
+    );
+    t.must(&["run", "--once", "--now", "2027-01-21T09:00"], 0);
+    decide_all(&t);
+    let no_decision = |when: &str| {
+        let html = page(&t);
+        assert!(!html.contains("Beslutning i punkt"), "{when}: {html}");
+        assert!(!html.contains("<h3>Beslutning</h3>"), "{when}");
+        assert!(!index_contains(&t, "Beslutning i punkt"), "{when}: in the search index");
+    };
+    // During the meeting, and after it while the chair has not approved the draft.
+    t.must(&["run", "--once", "--now", "2027-01-28T10:00"], 0);
+    no_decision("during the meeting");
+    t.must(&["run", "--once", "--now", "2027-01-28T12:00"], 0);
+    assert!(t.files("outbox/2027-01-28").iter().any(|f| f.starts_with("referat-udkast")));
+    no_decision("awaiting approval");
+    t.must(
+        &[
+            "approve",
+            "2027-01-28",
+            "--minutes",
+            "--by",
+            "Christian Løvgreen Berg",
+            "--now",
+            "2027-01-29T09:00",
+        ],
+        0,
+    );
+    t.must(&["run", "--once", "--now", "2027-01-29T09:05"], 0);
+    let html = page(&t);
+    assert!(html.contains("Beslutning i punkt"), "approved: {html}");
+    assert!(index_contains(&t, "Beslutning i punkt"));
 }
