@@ -7,7 +7,9 @@
 //! 3. agenda to every recipient through an SMTP server on 127.0.0.1;
 //! 4. memory: the daemon's RSS over a simulated year of changes;
 //! 5. archive rebuild: 5 councils × 5 meetings × 4 years, both cores, with a progress bar;
-//! 6. the same through the user's command, `kkr publish --alle`, on real ledgers.
+//! 6. the same through the user's command, `kkr publish --alle`, on real ledgers;
+//! 7. the agenda to 62 recipients through one local SMTP server, kkr against Python's
+//!    smtplib sending the same pre-built messages (`scripts/bench_smtplib.py`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -554,9 +556,301 @@ fn send_bench(bin: &Path) {
         "| case | wall s | messages | messages/s | peak RSS MiB |\n|---|---|---|---|---|"
     );
     println!(
-        "| `kkr send` as a process: render, record, one SMTP connection per message | {wall:.2} | {n} | {:.0} | {rss} |\n",
+        "| `kkr send` as a process: render, record, one SMTP connection for the pass | {wall:.2} | {n} | {:.0} | {rss} |\n",
         n as f64 / wall
     );
+}
+
+/// What the discarding sink of [`smtp_bench`] has seen since its counts were last taken.
+#[derive(Debug, Default, Clone, Copy)]
+struct SinkCounts {
+    /// Messages accepted (DATA ended with its dot).
+    messages: usize,
+    /// Sessions opened.
+    connections: usize,
+    /// Bytes of message data received.
+    bytes: usize,
+    /// When the first session opened.
+    first: Option<Instant>,
+    /// When the last message was accepted.
+    last: Option<Instant>,
+}
+
+/// Shared state of the discarding sink.
+#[derive(Default)]
+struct SinkState {
+    /// What has been seen since the counts were last taken.
+    counts: std::sync::Mutex<SinkCounts>,
+    /// Set when the sink is dropped.
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// A real SMTP server on 127.0.0.1 that accepts every message and discards it, counting
+/// (the test sink keeps every message in memory, ~60 MB a round here). One thread per
+/// session, as the test sink; the same server for kkr and for smtplib in a run. It takes
+/// the 62 messages in 0.1–0.2 s (a raw socket client sending them pre-stuffed), so it
+/// is not what either side waits for.
+struct Discard {
+    /// The port it listens on.
+    port: u16,
+    /// Counts and the stop flag, shared with the sessions.
+    state: std::sync::Arc<SinkState>,
+}
+
+impl Discard {
+    /// Starts on a free loopback port.
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = std::sync::Arc::new(SinkState::default());
+        let s = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    let _ = discard_session(stream, &s);
+                });
+            }
+        });
+        Self { port, state }
+    }
+
+    /// What it has seen since the last call, and starts counting anew.
+    fn take(&self) -> SinkCounts {
+        std::mem::take(&mut *self.state.counts.lock().unwrap())
+    }
+}
+
+impl Drop for Discard {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// One session of the discarding sink: the replies of the test sink, without storing.
+fn discard_session(stream: std::net::TcpStream, s: &SinkState) -> std::io::Result<()> {
+    use std::io::{BufRead, Write};
+    stream.set_nodelay(true)?;
+    let mut out = stream.try_clone()?;
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stream);
+    {
+        let mut c = s.counts.lock().unwrap();
+        c.connections += 1;
+        c.first.get_or_insert_with(Instant::now);
+    }
+    out.write_all(b"220 bench ESMTP\r\n")?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let verb = line.get(..4).map(<[u8]>::to_ascii_uppercase).unwrap_or_default();
+        let reply: &[u8] = match &verb[..] {
+            b"EHLO" => b"250-bench\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+            b"HELO" | b"MAIL" | b"RCPT" | b"RSET" | b"NOOP" => b"250 ok\r\n",
+            b"DATA" => {
+                out.write_all(b"354 go ahead\r\n")?;
+                let mut bytes = 0;
+                loop {
+                    line.clear();
+                    if input.read_until(b'\n', &mut line)? == 0 {
+                        return Ok(());
+                    }
+                    if line == b".\r\n" || line == b".\n" {
+                        break;
+                    }
+                    bytes += line.len();
+                }
+                let mut c = s.counts.lock().unwrap();
+                c.messages += 1;
+                c.bytes += bytes;
+                c.last = Some(Instant::now());
+                b"250 2.0.0 queued\r\n"
+            }
+            b"QUIT" => {
+                out.write_all(b"221 bye\r\n")?;
+                return Ok(());
+            }
+            _ => b"502 not implemented\r\n",
+        };
+        out.write_all(reply)?;
+    }
+}
+
+/// Rounds of the kkr-against-smtplib comparison.
+const SMTP_ROUNDS: usize = 5;
+
+/// The agenda's send moment for the example's first meeting (7 days before, 09:00).
+const SEND_MOMENT: &str = "2027-01-21T09:00";
+
+/// A moment before it, at which the inbox is taken in, the draft rendered and the
+/// secretariat's notice sent (24 hours before).
+const BEFORE_SEND: &str = "2027-01-20T09:00";
+
+/// `kkr run --once --now NOW -q` in a workspace; panics with kkr's output if it fails.
+fn run_once(bin: &Path, ws: &Workspace, now: &str) {
+    let out = Command::new(bin)
+        .arg("-C")
+        .arg(&ws.root)
+        .args(["run", "--once", "--now", now, "-q"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kkr run --once --now {now}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One timed process against the sink: its wall time split at the sink's first session
+/// and last acceptance (before the first connection, SMTP, after the last message).
+#[derive(Debug, Clone, Copy)]
+struct SmtpRun {
+    /// From the process's start to its end.
+    wall: f64,
+    /// From the start to the first session.
+    before: f64,
+    /// From the first session to the last message accepted.
+    smtp: f64,
+    /// From the last message accepted to the process's end.
+    after: f64,
+    /// What the sink saw.
+    counts: SinkCounts,
+}
+
+impl SmtpRun {
+    /// Runs `cmd` to its end and takes the sink's counts.
+    fn measure(sink: &Discard, cmd: &mut Command) -> Self {
+        sink.take();
+        let start = Instant::now();
+        let out = cmd.output().unwrap();
+        let end = Instant::now();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let counts = sink.take();
+        let (first, last) = (counts.first.unwrap(), counts.last.unwrap());
+        let s = |a: Instant, b: Instant| b.saturating_duration_since(a).as_secs_f64();
+        Self {
+            wall: s(start, end),
+            before: s(start, first),
+            smtp: s(first, last),
+            after: s(last, end),
+            counts,
+        }
+    }
+}
+
+/// The agenda to the 62 roster rows through one local SMTP server, kkr (a whole `kkr run
+/// --once` at the send moment: render, record, send over one connection, publish) against
+/// Python's smtplib sending kkr's own pre-built messages (`scripts/bench_smtplib.py`) over
+/// one connection, and over one connection per message (kkr's way before issue 16).
+fn smtp_bench(bin: &Path) {
+    println!(
+        "## 7. The agenda to 62 recipients through one local SMTP server: kkr against Python smtplib\n"
+    );
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = repo.join("scripts/bench_smtplib.py");
+    let sink = Discard::start();
+    // The pre-built messages: kkr's own, from a workspace without [mail.smtp] (dry run).
+    let (_dry, dry) = workspace("");
+    run_once(bin, &dry, BEFORE_SEND);
+    run_once(bin, &dry, SEND_MOMENT);
+    let eml = tempfile::tempdir().unwrap();
+    let mut size = 0;
+    for e in fs::read_dir(dry.mail_dir()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("2027-01-28-dagsorden-") && name.ends_with(".eml") {
+            size += e.metadata().unwrap().len() as usize;
+            fs::copy(e.path(), eml.path().join(&name)).unwrap();
+        }
+    }
+    let n = fs::read_dir(eml.path()).unwrap().count();
+    assert_eq!(n, 62, "the dry run wrote one agenda mail per roster row");
+    let extra = format!(
+        "\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n",
+        sink.port
+    );
+    let python = |per_message: bool| {
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script).arg("--port").arg(sink.port.to_string());
+        if per_message {
+            cmd.arg("--per-message");
+        }
+        let run = SmtpRun::measure(&sink, cmd.arg(eml.path()));
+        assert_eq!(run.counts.messages, n, "smtplib delivered every message");
+        run
+    };
+    let (mut kkr, mut one, mut each) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..SMTP_ROUNDS {
+        let (_dir, ws) = workspace(&extra);
+        run_once(bin, &ws, BEFORE_SEND);
+        let kkr_run = || {
+            let mut cmd = Command::new(bin);
+            cmd.arg("-C").arg(&ws.root).args([
+                "run",
+                "--once",
+                "--now",
+                SEND_MOMENT,
+                "-q",
+            ]);
+            let run = SmtpRun::measure(&sink, &mut cmd);
+            assert_eq!(run.counts.messages, n, "kkr delivered the agenda to every row");
+            run
+        };
+        // Alternate which goes first, so a drift of the machine within a round is shared.
+        if round % 2 == 0 {
+            kkr.push(kkr_run());
+            one.push(python(false));
+        } else {
+            one.push(python(false));
+            kkr.push(kkr_run());
+        }
+        each.push(python(true));
+    }
+    let med =
+        |runs: &[SmtpRun], f: fn(&SmtpRun) -> f64| median(runs.iter().map(f).collect());
+    let k = med(&kkr, |r| r.wall);
+    println!(
+        "{n} messages of {:.0} KiB each ({:.1} MiB in all, the agenda PDF base64-encoded in each); {SMTP_ROUNDS} rounds, each a fresh workspace; one discarding SMTP server for all\n",
+        size as f64 / n as f64 / 1024.0,
+        size as f64 / 1048576.0
+    );
+    println!(
+        "| case | median s | min–max s | × kkr | before the first connection s | SMTP: first connection → last message s | after s | connections |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (label, runs) in [
+        (
+            "`kkr run --once` at the send moment as a process: render, record, send over one connection, publish",
+            &kkr,
+        ),
+        (
+            "Python smtplib as a process, kkr's 62 pre-built messages, one connection",
+            &one,
+        ),
+        ("Python smtplib as a process, the same, one connection per message", &each),
+    ] {
+        let wall = med(runs, |r| r.wall);
+        let min = runs.iter().map(|r| r.wall).fold(f64::INFINITY, f64::min);
+        let max = runs.iter().map(|r| r.wall).fold(0.0, f64::max);
+        println!(
+            "| {label} | {wall:.3} | {min:.3}–{max:.3} | {:.2} | {:.3} | {:.3} | {:.3} | {} |",
+            wall / k,
+            med(runs, |r| r.before),
+            med(runs, |r| r.smtp),
+            med(runs, |r| r.after),
+            runs[0].counts.connections
+        );
+        let bytes = runs[0].counts.bytes;
+        assert!(bytes.abs_diff(kkr[0].counts.bytes) < bytes / 100, "the same messages");
+    }
+    let ratios: Vec<String> =
+        kkr.iter().zip(&one).map(|(k, p)| format!("{:.2}", p.wall / k.wall)).collect();
+    println!("\nsmtplib (one connection) ÷ kkr, round by round: {}\n", ratios.join(", "));
 }
 
 fn memory_bench(bin: &Path) {
@@ -826,7 +1120,7 @@ fn main() {
     assert!(bin.exists(), "build the kkr binary first: cargo build --{profile}");
     println!("# kkr benchmarks ({profile} build)\n");
     // Sections to run: all, or those named on the command line (render [html], latency,
-    // send, memory, archive, rebuild).
+    // send, smtp, memory, archive, rebuild).
     let only: Vec<String> = std::env::args().skip(1).collect();
     let run = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     if run("render") {
@@ -838,6 +1132,9 @@ fn main() {
     }
     if run("send") {
         send_bench(&bin);
+    }
+    if run("smtp") {
+        smtp_bench(&bin);
     }
     if run("memory") {
         memory_bench(&bin);
