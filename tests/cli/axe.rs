@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::check::{OK, item};
+use crate::check::item;
 use crate::harness::{Test, repo};
 use crate::minutes::decide_all;
 
@@ -81,10 +81,7 @@ fn mail_bodies_and_the_public_index_pass_axe_core_at_390_px_in_light_and_dark_mo
     let mut files = vec![html_body(&t, "2027-01-28-dagsorden-")];
 
     // A late item (the supplement) and a changed one (the correction).
-    let mut front = OK.to_vec();
-    front[0] = "id = \"2027-01-28-sen\"";
-    front[2] = "title = \"Sent punkt om vintervedligeholdelse\"";
-    front.push("late_reason = \"Sagen blev klar efter udsendelsen.\"");
+    let mut front = crate::bodies::late_item();
     t.write("inbox/sen.md", item(&front, "x\n"));
     t.must(&["run", "--once", "--now", "2027-01-22T10:00"], 0);
     files.push(html_body(&t, "2027-01-28-supplerende-dagsorden-1-"));

@@ -36,6 +36,15 @@ sys.stdout.write(m.get_body(("html",)).get_content())
     (plain.to_owned(), html.to_owned())
 }
 
+/// The front matter of an item dropped after the agenda went out, with its late reason.
+pub(crate) fn late_item() -> Vec<&'static str> {
+    let mut front = OK.to_vec();
+    front[0] = "id = \"2027-01-28-sen\"";
+    front[2] = "title = \"Sent punkt om vintervedligeholdelse\"";
+    front.push("late_reason = \"Sagen blev klar efter udsendelsen.\"");
+    front
+}
+
 #[test]
 fn every_body_carries_what_its_document_says() {
     let t = Test::example();
@@ -62,10 +71,7 @@ fn every_body_carries_what_its_document_says() {
     );
 
     // A late item: its reason.
-    let mut front = OK.to_vec();
-    front[0] = "id = \"2027-01-28-sen\"";
-    front[2] = "title = \"Sent punkt om vintervedligeholdelse\"";
-    front.push("late_reason = \"Sagen blev klar efter udsendelsen.\"");
+    let front = late_item();
     t.write("inbox/sen.md", item(&front, "x\n"));
     t.must(&["run", "--once", "--now", "2027-01-22T10:00"], 0);
     let (plain, _) = bodies(&t, "supplerende-dagsorden-1");
