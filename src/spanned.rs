@@ -265,6 +265,24 @@ impl<'a> TomlReader<'a> {
     }
 
     /// A whole-number field.
+    /// An optional integer that must lie in `range`; outside it, `message` and `hint` are
+    /// reported at the value and `None` is returned.
+    pub(crate) fn integer_in(
+        &mut self,
+        t: &dyn TableLike,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        message: &str,
+        hint: &str,
+    ) -> Option<i64> {
+        let n = self.integer(t, key, false)?;
+        if range.contains(&n.value) {
+            return Some(n.value);
+        }
+        self.problem(n.span, message, hint);
+        None
+    }
+
     pub(crate) fn integer(
         &mut self,
         t: &dyn TableLike,

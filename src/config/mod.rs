@@ -351,27 +351,23 @@ fn read_schedule(
         "notice_hours_before",
     ];
     r.unknown_keys(t, &known, " i [schedule]");
-    if let Some(hours) = r.integer(t, "notice_hours_before", false) {
-        if (0..=336).contains(&hours.value) {
-            s.notice_hours_before = hours.value;
-        } else {
-            r.problem(
-                hours.span,
-                "notice_hours_before skal være mellem 0 og 336 (to uger)",
-                "normalt 24; 0 slår beskeden fra",
-            );
-        }
+    if let Some(hours) = r.integer_in(
+        t,
+        "notice_hours_before",
+        0..=336,
+        "notice_hours_before skal være mellem 0 og 336 (to uger)",
+        "normalt 24; 0 slår beskeden fra",
+    ) {
+        s.notice_hours_before = hours;
     }
-    if let Some(days) = r.integer(t, "agenda_days_before", false) {
-        if (0..=60).contains(&days.value) {
-            s.agenda_days_before = days.value;
-        } else {
-            r.problem(
-                days.span,
-                "agenda_days_before skal være mellem 0 og 60",
-                "normalt 7 (en uge før mødet)",
-            );
-        }
+    if let Some(days) = r.integer_in(
+        t,
+        "agenda_days_before",
+        0..=60,
+        "agenda_days_before skal være mellem 0 og 60",
+        "normalt 7 (en uge før mødet)",
+    ) {
+        s.agenda_days_before = days;
     }
     if let Some(time) = r.time(t, "send_time", false) {
         s.send_time = time.value;
@@ -447,18 +443,15 @@ fn read_mail(
     );
     let from = read_mailbox(r, t, "from", true, council);
     let reply_to = read_mailbox(r, t, "reply_to", false, council);
-    let mut max_mb = 15;
-    if let Some(mb) = r.integer(t, "max_attachment_mb", false) {
-        if (1..=100).contains(&mb.value) {
-            max_mb = mb.value as u64;
-        } else {
-            r.problem(
-                mb.span,
-                "max_attachment_mb skal være mellem 1 og 100",
-                "mange mailservere afviser mails over 10–25 MB; 15 er et godt valg",
-            );
-        }
-    }
+    let max_mb = r
+        .integer_in(
+            t,
+            "max_attachment_mb",
+            1..=100,
+            "max_attachment_mb skal være mellem 1 og 100",
+            "mange mailservere afviser mails over 10–25 MB; 15 er et godt valg",
+        )
+        .map_or(15, |mb| mb as u64);
     let smtp = r.table(t, "smtp").and_then(|s| read_smtp(r, s));
     let from = from?;
     let dkim =
@@ -580,6 +573,44 @@ from = "KKR Hovedstaden <kkr@example.org>"
         assert_eq!(
             Config::parse(&format!("{GOOD}{ok}")).unwrap().mail.smtp.unwrap().tls,
             Tls::None
+        );
+    }
+
+    #[test]
+    fn numbers_out_of_their_range_are_located_problems() {
+        for (section, line, message) in [
+            (
+                "[schedule]",
+                "agenda_days_before = 61",
+                "agenda_days_before skal være mellem 0 og 60",
+            ),
+            (
+                "[schedule]",
+                "notice_hours_before = -1",
+                "notice_hours_before skal være mellem 0 og 336",
+            ),
+            (
+                "[mail]",
+                "max_attachment_mb = 0",
+                "max_attachment_mb skal være mellem 1 og 100",
+            ),
+        ] {
+            let text = GOOD.replacen("agenda_days_before = 7\n", "", 1).replacen(
+                &format!("{section}\n"),
+                &format!("{section}\n{line}\n"),
+                1,
+            );
+            assert_ne!(text, GOOD, "{section}");
+            let p = Config::parse(&text).unwrap_err();
+            assert!(p.iter().any(|p| p.message.contains(message)), "{line}: {p:?}");
+        }
+        let smtp =
+            "\n[mail.smtp]\nhost = \"localhost\"\ntls = \"none\"\ntimeout_secs = 601\n";
+        let p = Config::parse(&format!("{GOOD}{smtp}")).unwrap_err();
+        assert!(
+            p.iter()
+                .any(|p| p.message.contains("timeout_secs skal være mellem 1 og 600")),
+            "{p:?}"
         );
     }
 

@@ -107,18 +107,15 @@ pub(super) fn read_smtp(
             "tilføj den manglende eller slet begge",
         );
     }
-    let mut timeout_secs = 60;
-    if let Some(t) = r.integer(t, "timeout_secs", false) {
-        if (1..=600).contains(&t.value) {
-            timeout_secs = t.value as u64;
-        } else {
-            r.problem(
-                t.span,
-                "timeout_secs skal være mellem 1 og 600",
-                "60 sekunder er et godt valg",
-            );
-        }
-    }
+    let timeout_secs = r
+        .integer_in(
+            t,
+            "timeout_secs",
+            1..=600,
+            "timeout_secs skal være mellem 1 og 600",
+            "60 sekunder er et godt valg",
+        )
+        .map_or(60, |s| s as u64);
     let helo_name = read_helo_name(r, t);
     let ca_file = r.string(t, "ca_file", false).map(|c| PathBuf::from(c.value));
     Some(SmtpConfig {
