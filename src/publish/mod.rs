@@ -330,11 +330,8 @@ fn upload_site(
         ("meetings.json", crate::site::meetings_json(council, &base, &meetings)),
         ("kalender.ics", calendar(config, &base, &meetings)),
     ];
-    match crate::site::page::Pages::new(ws.templates().as_deref())
-        .and_then(|p| p.search(council))
-    {
-        Ok(search) => site.push(("soeg.html", search)),
-        Err(e) => pages.errors.push(e),
+    if let Some(search) = pages.search_page.take() {
+        site.push(("soeg.html", search));
     }
     for (name, text) in &site {
         let sha = sha256_hex(text.as_bytes());

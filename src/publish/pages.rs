@@ -31,6 +31,8 @@ pub(super) struct Uploaded {
     pub(super) pages_changed: bool,
     /// What failed, meeting by meeting (the others went on).
     pub(super) errors: Vec<Error>,
+    /// The search page, `soeg.html`, from the same templates.
+    pub(super) search_page: Option<String>,
 }
 
 /// Uploads what changed of every meeting's page and bilag, and removes bilag that are no
@@ -49,6 +51,7 @@ pub(super) fn upload(
         pages: Vec::new(),
         pages_changed: false,
         errors: Vec::new(),
+        search_page: None,
     };
     let pages = match Pages::new(ws.templates().as_deref()) {
         Ok(p) => p,
@@ -57,10 +60,17 @@ pub(super) fn upload(
             return Ok(done);
         }
     };
+    match pages.search(&config.council.name) {
+        Ok(html) => done.search_page = Some(html),
+        Err(e) => done.errors.push(e),
+    }
+    // Read once: a meeting's rows are only its own files, which no other meeting touches.
+    let published = ledger.publications()?;
     for site in meetings {
         let Some(m) = config.meeting(site.id) else { continue };
+        let ctx = (&pages, published.as_slice());
         if let Err(e) =
-            meeting(ws, config, ledger, target, &pages, site, m, force, now, &mut done)
+            meeting(ws, config, ledger, target, ctx, site, m, force, now, &mut done)
         {
             // The page on the site stays searchable as it was.
             let copy = ws.meeting_dir(m.date).join(PAGE_COPY);
@@ -80,19 +90,18 @@ fn meeting(
     config: &Config,
     ledger: &mut Ledger,
     target: &mut Lazy,
-    pages: &Pages,
+    (pages, published): (&Pages, &[Publication]),
     site: &SiteMeeting,
     m: &MeetingConfig,
     force: bool,
     now: Timestamp,
     done: &mut Uploaded,
 ) -> Result<()> {
-    let published = ledger.publications()?;
     let date = m.date.to_string();
     let page_name = format!("{date}/index.html");
     let copy = ws.meeting_dir(m.date).join(PAGE_COPY);
     let facts = Facts::load(ledger, m.date)?;
-    let Some((data, kind)) = published_data(config, m, &facts, &published) else {
+    let Some((data, kind)) = published_data(config, m, &facts, published) else {
         // A change waits: the page on the site stays, and stays searchable.
         if let Ok(html) = std::fs::read_to_string(&copy) {
             done.pages.push((page_name, html));
