@@ -191,10 +191,9 @@ fn heading_levels(blocks: &mut Value) {
             let level = block["level"].as_u64().unwrap_or(1);
             block["h"] = json!((level.max(2) + 2).min(6));
         }
-        for key in ["blocks"] {
-            if let Some(inner) = block.get_mut(key) {
-                heading_levels(inner);
-            }
+        // A quote's blocks, and each list entry's.
+        if let Some(inner) = block.get_mut("blocks") {
+            heading_levels(inner);
         }
         if let Some(entries) = block.get_mut("items").and_then(Value::as_array_mut) {
             for entry in entries {
