@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
 use crate::ics;
 use crate::kind::{DocKind, Edition};
-use crate::ledger::{Delivery, DeliveryState, Document, Ledger, NewDocument};
-use crate::mail::{Attempt, DryRun, Letter, Mailer, Transport};
+use crate::ledger::{Delivery, DeliveryState, Document, Ledger, Mark, NewDocument};
+use crate::mail::{Attempt, DryRun, Letter, Mailer, Parts, Transport};
 use crate::render::Renderer;
 use crate::roster::Member;
 use crate::smtp::Smtp;
@@ -224,8 +224,8 @@ pub(crate) fn backoff(attempts: i64, recipient: &str) -> SignedDuration {
 struct Outgoing<'a> {
     doc: &'a Document,
     letter: Letter,
-    pdf: Vec<u8>,
-    ics: Option<String>,
+    /// The PDF and calendar, encoded once for all recipients.
+    parts: Parts,
 }
 
 impl Outgoing<'_> {
@@ -243,15 +243,7 @@ impl Outgoing<'_> {
         let to = Mailbox::new(Some(d.name.clone()), address);
         let letter = Letter { size_refused: small, ..self.letter.clone() };
         let now = ctx.clock.now().timestamp();
-        mailer.compose(
-            &ctx.config.mail,
-            &letter,
-            &to,
-            &d.message_id,
-            now,
-            &self.pdf,
-            self.ics.as_deref(),
-        )
+        mailer.compose(&ctx.config.mail, &letter, &to, &d.message_id, now, &self.parts)
     }
 
     /// The transport's name for one delivery (the `.eml` file name in a dry run).
@@ -300,23 +292,38 @@ fn outgoing<'a>(ctx: Ctx, ledger: &Ledger, doc: &'a Document) -> Result<Outgoing
     } else {
         None
     };
-    Ok(Outgoing { doc, letter, pdf, ics })
+    let parts = Parts::new(&letter, &pdf, ics.as_deref());
+    Ok(Outgoing { doc, letter, parts })
 }
 
-/// Hands one delivery to the transport, with the intent recorded before; a message refused
-/// as too large goes again without the PDF, saying whom to ask (same Message-ID: the first
-/// was refused, so this is the only copy). Returns the verdict and a note for the ledger.
+/// A delivery's change of state for the ledger.
+fn mark(d: &Delivery, state: DeliveryState, error: Option<&str>) -> Mark {
+    Mark {
+        recipient: d.recipient.clone(),
+        state,
+        error: error.map(str::to_owned),
+        next_at: None,
+    }
+}
+
+/// Hands one delivery to the transport. Its intent is committed before, in one transaction
+/// with `results` (the results of the messages before it, so each is durable before the
+/// next is handed over: one fsync a message, not two). A message refused as too large goes
+/// again without the PDF, saying whom to ask (same Message-ID: the first was refused, so
+/// this is the only copy). Returns the verdict and a note for the ledger.
 fn attempt(
     ctx: Ctx,
     ledger: &mut Ledger,
+    results: &mut Vec<Mark>,
     mailer: &Mailer,
     transport: &mut dyn Transport,
     out: &Outgoing,
     d: &Delivery,
 ) -> Result<(Attempt, Option<&'static str>)> {
     let message = out.compose(ctx, mailer, d, false)?;
-    let now = ctx.clock.now().timestamp();
-    ledger.mark(out.doc.id, &d.recipient, DeliveryState::Sending, None, None, now)?;
+    results.push(mark(d, DeliveryState::Sending, None));
+    ledger.mark_all(out.doc.id, results, ctx.clock.now().timestamp())?;
+    results.clear();
     let key = out.key(d);
     match transport.send(&key, &message)? {
         Attempt::TooLarge(reason) => {
@@ -362,19 +369,17 @@ pub(crate) fn deliver(
         return Ok(stats);
     }
     let out = outgoing(ctx, ledger, doc)?;
+    // Results not yet committed: they go with the next message's intent, or at the end.
+    let mut results = Vec::new();
     let mut rest = todo.iter();
     while let Some(d) = rest.next() {
         if crate::shutdown::requested() {
             break;
         }
-        let result = attempt(ctx, ledger, mailer, transport, &out, d);
-        let now = ctx.clock.now().timestamp();
-        let mark = |ledger: &mut Ledger, state, why: Option<&str>| {
-            ledger.mark(doc.id, &d.recipient, state, why, None, now)
-        };
+        let result = attempt(ctx, ledger, &mut results, mailer, transport, &out, d);
         match result {
             Ok((Attempt::Sent, note)) => {
-                mark(ledger, DeliveryState::Sent, note)?;
+                results.push(mark(d, DeliveryState::Sent, note));
                 stats.sent += 1;
             }
             Ok((attempt @ (Attempt::Defer(_) | Attempt::Session(_)), _)) => {
@@ -389,41 +394,40 @@ pub(crate) fn deliver(
                     _ => unreachable!("matched above"),
                 };
                 tracing::warn!("{reason}; prøves igen senere");
+                let now = ctx.clock.now().timestamp();
                 for d in std::iter::once(d).chain(rest.by_ref()) {
                     let at = now
                         .checked_add(backoff(d.attempts + 1, &d.recipient))
                         .unwrap_or(now);
-                    let state = DeliveryState::Retry;
-                    ledger.mark(
-                        doc.id,
-                        &d.recipient,
-                        state,
-                        Some(&reason),
-                        Some(at),
-                        now,
-                    )?;
+                    let retry = Mark {
+                        next_at: Some(at),
+                        ..mark(d, DeliveryState::Retry, Some(&reason))
+                    };
+                    results.push(retry);
                     stats.retry += 1;
                 }
             }
             Ok((Attempt::Bounce(reason) | Attempt::TooLarge(reason), _)) => {
                 let reason = refusal(d, &reason);
                 tracing::error!("{reason}");
-                mark(ledger, DeliveryState::Failed, Some(&reason))?;
+                results.push(mark(d, DeliveryState::Failed, Some(&reason)));
                 stats.failed += 1;
             }
             Err(e @ (Error::Compose(_) | Error::Usage(_))) => {
                 // This recipient's message cannot be made: it fails alone, the rest go on.
                 let reason = refusal(d, &e.to_string());
                 tracing::error!("{reason}");
-                mark(ledger, DeliveryState::Failed, Some(&reason))?;
+                results.push(mark(d, DeliveryState::Failed, Some(&reason)));
                 stats.failed += 1;
             }
             Err(e) => {
-                mark(ledger, DeliveryState::Pending, Some(&e.to_string()))?;
+                results.push(mark(d, DeliveryState::Pending, Some(&e.to_string())));
+                ledger.mark_all(doc.id, &results, ctx.clock.now().timestamp())?;
                 return Err(e);
             }
         }
     }
+    ledger.mark_all(doc.id, &results, ctx.clock.now().timestamp())?;
     Ok(stats)
 }
 

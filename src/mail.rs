@@ -7,7 +7,7 @@ use handlebars::Handlebars;
 use jiff::Timestamp;
 use lettre::Message;
 use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -149,6 +149,41 @@ struct View<'a> {
     too_large: String,
 }
 
+/// A document's attachments, encoded once and cloned into every recipient's message (the
+/// PDF's base64 is most of a message's bytes).
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    /// The PDF, if the document has one.
+    pdf: Option<SinglePart>,
+    /// Its size in bytes before encoding.
+    pdf_len: usize,
+    /// The calendar invitation.
+    ics: Option<SinglePart>,
+}
+
+impl Parts {
+    /// The attachments of `letter`'s document: its PDF (empty: none) and calendar.
+    pub fn new(letter: &Letter, pdf: &[u8], ics: Option<&str>) -> Self {
+        let pdf_type = ContentType::parse("application/pdf").expect("valid content type");
+        let ics = ics.map(|ics| {
+            let method =
+                if ics.contains("\r\nMETHOD:CANCEL\r\n") { "CANCEL" } else { "PUBLISH" };
+            let ics_type = ContentType::parse(&format!(
+                "text/calendar; charset=utf-8; method={method}"
+            ))
+            .expect("valid content type");
+            Attachment::new(letter.calendar_file.clone()).body(ics.to_owned(), ics_type)
+        });
+        Self {
+            pdf: (!pdf.is_empty()).then(|| {
+                Attachment::new(letter.file.clone()).body(pdf.to_vec(), pdf_type)
+            }),
+            pdf_len: pdf.len(),
+            ics,
+        }
+    }
+}
+
 /// Composes messages from the workspace's (or the built-in) mail templates.
 pub struct Mailer {
     text: Handlebars<'static>,
@@ -190,8 +225,7 @@ impl Mailer {
         to: &Mailbox,
         message_id: &str,
         date: Timestamp,
-        pdf: &[u8],
-        ics: Option<&str>,
+        parts: &Parts,
     ) -> Result<Message> {
         let contact = || {
             if letter.reply_to.is_empty() {
@@ -203,14 +237,14 @@ impl Mailer {
         let too_large = if letter.size_refused {
             format!(
                 "Dokumentet fylder {:.1} MB og var for stort til din mailserver, så det er ikke vedhæftet. Skriv til {} for at få det på anden vis.",
-                pdf.len() as f64 / (1 << 20) as f64,
+                parts.pdf_len as f64 / (1 << 20) as f64,
                 contact()
             )
-        } else if pdf.len() as u64 > config.max_attachment_bytes {
+        } else if parts.pdf_len as u64 > config.max_attachment_bytes {
             let contact = contact();
             format!(
                 "Dokumentet fylder {:.1} MB og er for stort til at sende med mail (grænsen er {} MB). Skriv til {contact} for at få det på anden vis.",
-                pdf.len() as f64 / (1 << 20) as f64,
+                parts.pdf_len as f64 / (1 << 20) as f64,
                 config.max_attachment_bytes >> 20
             )
         } else {
@@ -219,7 +253,7 @@ impl Mailer {
         let view = View {
             letter,
             recipient: to.name.as_deref().unwrap_or("medlem"),
-            calendar: ics.is_some(),
+            calendar: parts.ics.is_some(),
             too_large: too_large.clone(),
         };
         let render = |hb: &Handlebars, name: &str| {
@@ -238,25 +272,13 @@ impl Mailer {
         if let Some(reply_to) = &config.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let pdf_type = ContentType::parse("application/pdf").expect("valid content type");
         let mut body =
             MultiPart::mixed().multipart(MultiPart::alternative_plain_html(text, html));
-        if too_large.is_empty() && !pdf.is_empty() {
-            let attachment =
-                Attachment::new(letter.file.clone()).body(pdf.to_vec(), pdf_type);
-            body = body.singlepart(attachment);
+        if let Some(pdf) = parts.pdf.as_ref().filter(|_| too_large.is_empty()) {
+            body = body.singlepart(pdf.clone());
         }
-        if let Some(ics) = ics {
-            let method =
-                if ics.contains("\r\nMETHOD:CANCEL\r\n") { "CANCEL" } else { "PUBLISH" };
-            let ics_type = ContentType::parse(&format!(
-                "text/calendar; charset=utf-8; method={method}"
-            ))
-            .expect("valid content type");
-            body = body.singlepart(
-                Attachment::new(letter.calendar_file.clone())
-                    .body(ics.to_owned(), ics_type),
-            );
+        if let Some(ics) = &parts.ics {
+            body = body.singlepart(ics.clone());
         }
         let message =
             builder.multipart(body).map_err(|e| Error::Compose(e.to_string()))?;
@@ -376,8 +398,9 @@ pub enum Attempt {
     Session(String),
 }
 
-/// Where messages go: one required primitive.
-pub trait Transport {
+/// Where messages go: one required primitive. A pass hands mail over on a thread of its own
+/// while it publishes, so a transport can be sent there.
+pub trait Transport: Send {
     /// Hands one message for one recipient to the transport. `key` names it uniquely. An
     /// error is a local failure (a file that could not be written), not the server's word.
     fn send(&mut self, key: &str, message: &Message) -> Result<Attempt>;
@@ -478,8 +501,7 @@ mod tests {
                 &to,
                 "<x@example.org>",
                 Timestamp::UNIX_EPOCH,
-                b"%PDF-1.7",
-                Some("BEGIN:VCALENDAR"),
+                &Parts::new(&letter, b"%PDF-1.7", Some("BEGIN:VCALENDAR")),
             )
             .unwrap();
         let raw = String::from_utf8(msg.formatted()).unwrap();
@@ -530,8 +552,7 @@ mod size_tests {
                 &to,
                 "<x@example.org>",
                 Timestamp::UNIX_EPOCH,
-                &big,
-                None,
+                &Parts::new(&letter, &big, None),
             )
             .unwrap();
         let raw = String::from_utf8_lossy(&msg.formatted()).into_owned();

@@ -274,14 +274,61 @@ impl Ledger {
         next_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<()> {
-        let attempts = i64::from(state == DeliveryState::Sending);
-        self.conn.execute(
-            "UPDATE deliveries SET state = ?3, attempts = attempts + ?4, last_error = COALESCE(?5, last_error), updated_at = ?6, next_at = ?7
-             WHERE document = ?1 AND recipient = ?2",
-            params![document, recipient, state.as_str(), attempts, error, now.to_string(), next_at.map(|t| t.to_string())],
-        )?;
+        let mark = Mark {
+            recipient: recipient.to_owned(),
+            state,
+            error: error.map(str::to_owned),
+            next_at,
+        };
+        self.mark_all(document, std::slice::from_ref(&mark), now)
+    }
+
+    /// Records state changes of a document's deliveries in one transaction, committed before
+    /// this returns: a message's result together with the next one's intent is one fsync.
+    pub fn mark_all(
+        &mut self,
+        document: i64,
+        marks: &[Mark],
+        now: Timestamp,
+    ) -> Result<()> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE deliveries SET state = ?3, attempts = attempts + ?4, last_error = COALESCE(?5, last_error), updated_at = ?6, next_at = ?7
+                 WHERE document = ?1 AND recipient = ?2",
+            )?;
+            for m in marks {
+                let attempts = i64::from(m.state == DeliveryState::Sending);
+                stmt.execute(params![
+                    document,
+                    m.recipient,
+                    m.state.as_str(),
+                    attempts,
+                    m.error,
+                    now.to_string(),
+                    m.next_at.map(|t| t.to_string())
+                ])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
+}
+
+/// One delivery's change of state, for [`Ledger::mark_all`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// The recipient's address.
+    pub recipient: String,
+    /// The new state (`Sending` counts an attempt).
+    pub state: DeliveryState,
+    /// Why (kept from before when `None`).
+    pub error: Option<String>,
+    /// When a retry is due.
+    pub next_at: Option<Timestamp>,
 }
 
 /// A document about to be recorded.

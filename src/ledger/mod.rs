@@ -160,7 +160,7 @@ mod events;
 mod items;
 mod publications;
 
-pub use documents::{Delivery, DeliveryState, Document, NewDocument, Shown};
+pub use documents::{Delivery, DeliveryState, Document, Mark, NewDocument, Shown};
 pub use events::{Hold, Unmade};
 pub use items::StoredItem;
 pub use publications::Publication;
@@ -227,11 +227,34 @@ impl Ledger {
         Self::setup(Connection::open_in_memory()?)
     }
 
-    fn setup(conn: Connection) -> Result<Self> {
+    /// Another connection to the same ledger file, for a thread of its own (a pass delivers
+    /// mail while it publishes); `None` for an in-memory ledger.
+    pub fn reopen(&self) -> Result<Option<Self>> {
+        match self.conn.path().filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let mut conn = Connection::open(path)?;
+                Self::configure(&mut conn)?;
+                Ok(Some(Self { conn }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// What every connection is set to: wait for another writer (of this process or
+    /// another) up to five seconds; WAL, every commit synced; and write transactions that
+    /// take the write lock when they begin, so one that reads first cannot find its snapshot
+    /// outdated by the other connection's commit (SQLITE_BUSY_SNAPSHOT) halfway.
+    fn configure(conn: &mut Connection) -> Result<()> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        Ok(())
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self> {
+        Self::configure(&mut conn)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let tables: i64 = conn.query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
@@ -346,6 +369,43 @@ mod tests {
             l.add_document(&doc, &recipients, t).is_err(),
             "a document is recorded once"
         );
+    }
+
+    /// A message's result and the next one's intent in one commit, seen by another
+    /// connection to the same file once `mark_all` returns; the second connection writes
+    /// beside the first.
+    #[test]
+    fn a_result_and_the_next_intent_commit_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("kkr.sqlite")).unwrap();
+        let t = Timestamp::UNIX_EPOCH;
+        let doc = NewDocument {
+            attendance: None,
+            told: None,
+            meeting: jiff::civil::date(2027, 1, 28),
+            kind: DocKind::Agenda,
+            file: "outbox/2027-01-28/dagsorden.pdf".into(),
+            sha256: "x".into(),
+            shown: vec![],
+            late: false,
+        };
+        let row = |a: &str| (a.to_owned(), a.to_owned(), format!("<{a}>"));
+        let d = l.add_document(&doc, &[row("a@x.dk"), row("b@x.dk")], t).unwrap();
+        let mark = |recipient: &str, state| Mark {
+            recipient: recipient.to_owned(),
+            state,
+            error: None,
+            next_at: None,
+        };
+        let mut other = l.reopen().unwrap().expect("a file has a second connection");
+        other.mark_all(d.id, &[mark("a@x.dk", DeliveryState::Sending)], t).unwrap();
+        let both =
+            [mark("a@x.dk", DeliveryState::Sent), mark("b@x.dk", DeliveryState::Sending)];
+        other.mark_all(d.id, &both, t).unwrap();
+        let ds = l.deliveries(d.id).unwrap();
+        let states: Vec<_> = ds.iter().map(|d| (d.state, d.attempts)).collect();
+        assert_eq!(states, [(DeliveryState::Sent, 1), (DeliveryState::Sending, 1)]);
+        assert!(Ledger::open_in_memory().unwrap().reopen().unwrap().is_none());
     }
 
     /// A ledger as the release before typed kinds wrote it (schema 3), with an agenda, a
