@@ -318,7 +318,8 @@ impl Council {
             }
         }
         blocked.append(&mut self.unmade);
-        let sent = self.resume(&roster, transport.as_mut())?;
+        let (sent, published) = self.deliver_and_publish(&roster, transport.as_mut());
+        let sent = sent?;
         outcome.transient |= sent.retry > 0 || self.ledger.next_retry()?.is_some();
         if let Some(reason) = &sent.session {
             // Told once a day while it lasts; the notice itself may meet the same refusal.
@@ -328,7 +329,7 @@ impl Council {
             );
             blocked.push(crate::notice::blocked(&self.clock, heading, &hint));
         }
-        if let Err(e) = self.publish(None, false) {
+        if let Err(e) = published {
             outcome.count(&e);
             if let Error::Invalid { report } = &e {
                 let heading = "Intet publiceres";
@@ -451,14 +452,58 @@ impl Council {
         Ok(intake.changed)
     }
 
-    /// Delivers what is owed (see [`deliver::resume`]).
-    fn resume(
+    /// Delivers what is owed (see [`deliver::resume`]) and publishes what is public and has
+    /// changed (see [`Publisher::publish`]) at the same time: the mail goes out on a thread
+    /// with its own connection to the ledger while this one renders the public editions
+    /// (in the render worker, the other core) and the site. Neither waits for the other:
+    /// the public edition follows what was recorded, not what was delivered.
+    fn deliver_and_publish(
         &mut self,
         roster: &[Member],
         transport: &mut dyn Transport,
-    ) -> Result<deliver::Sent> {
+    ) -> (Result<deliver::Sent>, Result<usize>) {
         let ctx = Ctx { ws: &self.ws, config: &self.config, clock: &self.clock };
-        deliver::resume(ctx, roster, &mut self.ledger, &self.mailer, transport)
+        let mut mail_ledger = match self.ledger.reopen() {
+            Ok(Some(ledger)) => ledger,
+            // In memory (tests) there is no second connection: one after the other.
+            Ok(None) | Err(_) => {
+                let sent = deliver::resume(
+                    ctx,
+                    roster,
+                    &mut self.ledger,
+                    &self.mailer,
+                    transport,
+                );
+                let published = self.publisher.publish(
+                    ctx,
+                    &mut self.ledger,
+                    &mut self.renderer,
+                    None,
+                    false,
+                    None,
+                );
+                return (sent, published);
+            }
+        };
+        let mailer = &self.mailer;
+        std::thread::scope(|s| {
+            let mail = std::thread::Builder::new()
+                .name("mail".into())
+                .spawn_scoped(s, move || {
+                    deliver::resume(ctx, roster, &mut mail_ledger, mailer, transport)
+                })
+                .expect("the system starts a thread");
+            let published = self.publisher.publish(
+                ctx,
+                &mut self.ledger,
+                &mut self.renderer,
+                None,
+                false,
+                None,
+            );
+            let sent = mail.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (sent, published)
+        })
     }
 
     /// Publishes what is public and has changed (see [`Publisher::publish`]); `only` one
