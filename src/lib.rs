@@ -181,20 +181,33 @@ fn init_logging(cli: &Cli) {
     } else {
         tracing::Level::INFO
     };
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    // `--verbose` is kkr's own detail: the libraries' debug lines (handlebars logs every
+    // helper it renders, tens of thousands a pass) stay out.
+    // (tracing orders levels by verbosity: DEBUG > INFO > ERROR.)
+    let others = if level > tracing::Level::INFO { tracing::Level::INFO } else { level };
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("kkr", level)
+        .with_default(others);
     let daemon = matches!(&cli.command, Command::Run(r) if !r.once);
     if cli.global.log_json {
         let builder = tracing_subscriber::fmt()
             .json()
             .with_max_level(level)
             .with_writer(std::io::stderr);
-        let _ = builder.try_init();
+        let _ = builder.finish().with(filter).try_init();
         return;
     }
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_target(false)
         .with_writer(std::io::stderr);
-    let _ = if daemon { builder.try_init() } else { builder.without_time().try_init() };
+    let _ = if daemon {
+        builder.finish().with(filter).try_init()
+    } else {
+        builder.without_time().finish().with(filter).try_init()
+    };
 }
 
 fn print_error(e: &Error) {
