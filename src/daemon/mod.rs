@@ -463,36 +463,34 @@ impl Council {
         transport: &mut dyn Transport,
     ) -> (Result<deliver::Sent>, Result<usize>) {
         let ctx = Ctx { ws: &self.ws, config: &self.config, clock: &self.clock };
-        let mut mail_ledger = match self.ledger.reopen() {
-            Ok(Some(ledger)) => ledger,
-            // In memory (tests) there is no second connection: one after the other.
-            Ok(None) | Err(_) => {
-                let sent = deliver::resume(
-                    ctx,
-                    roster,
-                    &mut self.ledger,
-                    &self.mailer,
-                    transport,
-                );
-                let published = self.publisher.publish(
-                    ctx,
-                    &mut self.ledger,
-                    &mut self.renderer,
-                    None,
-                    false,
-                    None,
-                );
-                return (sent, published);
-            }
-        };
+        // In memory (tests) there is no second connection: one after the other.
+        let second = self.ledger.reopen().unwrap_or_else(|e| {
+            tracing::warn!("mail og publicering køres efter hinanden: {e}");
+            None
+        });
         let mailer = &self.mailer;
         std::thread::scope(|s| {
-            let mail = std::thread::Builder::new()
-                .name("mail".into())
-                .spawn_scoped(s, move || {
-                    deliver::resume(ctx, roster, &mut mail_ledger, mailer, transport)
-                })
-                .expect("the system starts a thread");
+            let (mail, sent_here) = match second {
+                Some(mut mail_ledger) => {
+                    let mail = std::thread::Builder::new()
+                        .name("mail".into())
+                        .spawn_scoped(s, move || {
+                            deliver::resume(
+                                ctx,
+                                roster,
+                                &mut mail_ledger,
+                                mailer,
+                                transport,
+                            )
+                        })
+                        .expect("the system starts a thread");
+                    (Some(mail), None)
+                }
+                None => {
+                    let ledger = &mut self.ledger;
+                    (None, Some(deliver::resume(ctx, roster, ledger, mailer, transport)))
+                }
+            };
             let published = self.publisher.publish(
                 ctx,
                 &mut self.ledger,
@@ -501,7 +499,12 @@ impl Council {
                 false,
                 None,
             );
-            let sent = mail.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let sent = match (mail, sent_here) {
+                (Some(mail), _) => {
+                    mail.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+                }
+                (None, sent) => sent.expect("delivered here without a thread"),
+            };
             (sent, published)
         })
     }

@@ -343,11 +343,9 @@ mod tests {
         assert_eq!(items[1].item.title, "Ny titel");
     }
 
-    #[test]
-    fn deliveries_move_through_states() {
-        let mut l = Ledger::open_in_memory().unwrap();
-        let t = Timestamp::UNIX_EPOCH;
-        let doc = NewDocument {
+    /// An agenda as `add_document` records it.
+    fn agenda() -> NewDocument {
+        NewDocument {
             attendance: None,
             told: None,
             meeting: jiff::civil::date(2027, 1, 28),
@@ -356,7 +354,14 @@ mod tests {
             sha256: "x".into(),
             shown: vec![],
             late: false,
-        };
+        }
+    }
+
+    #[test]
+    fn deliveries_move_through_states() {
+        let mut l = Ledger::open_in_memory().unwrap();
+        let t = Timestamp::UNIX_EPOCH;
+        let doc = agenda();
         let recipients =
             vec![("a@example.org".to_owned(), "A".to_owned(), "<1@x>".to_owned())];
         let d = l.add_document(&doc, &recipients, t).unwrap();
@@ -379,16 +384,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut l = Ledger::open(&dir.path().join("kkr.sqlite")).unwrap();
         let t = Timestamp::UNIX_EPOCH;
-        let doc = NewDocument {
-            attendance: None,
-            told: None,
-            meeting: jiff::civil::date(2027, 1, 28),
-            kind: DocKind::Agenda,
-            file: "outbox/2027-01-28/dagsorden.pdf".into(),
-            sha256: "x".into(),
-            shown: vec![],
-            late: false,
-        };
+        let doc = agenda();
         let row = |a: &str| (a.to_owned(), a.to_owned(), format!("<{a}>"));
         let d = l.add_document(&doc, &[row("a@x.dk"), row("b@x.dk")], t).unwrap();
         let mark = |recipient: &str, state| Mark {
