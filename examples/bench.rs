@@ -9,7 +9,9 @@
 //! 5. archive rebuild: 5 councils × 5 meetings × 4 years, both cores, with a progress bar;
 //! 6. the same through the user's command, `kkr publish --alle`, on real ledgers;
 //! 7. the agenda to 62 recipients through one local SMTP server, kkr against Python's
-//!    smtplib sending the same pre-built messages (`scripts/bench_smtplib.py`).
+//!    smtplib sending the same pre-built messages (`scripts/bench_smtplib.py`). With
+//!    `KKR_BENCH_WRAP` set to a command (e.g. `perf record -g -o kkr.perf`), the first
+//!    round's kkr runs under it, to profile exactly the run that is timed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -790,7 +792,18 @@ fn smtp_bench(bin: &Path) {
         let (_dir, ws) = workspace(&extra);
         run_once(bin, &ws, BEFORE_SEND);
         let kkr_run = || {
-            let mut cmd = Command::new(bin);
+            // KKR_BENCH_WRAP: a command (split at spaces) that the first round's kkr runs
+            // under, e.g. a profiler; that round's times then include the wrapper's.
+            let wrap = std::env::var("KKR_BENCH_WRAP").unwrap_or_default();
+            let mut wrap = wrap.split_whitespace().filter(|_| round == 0);
+            let mut cmd = match wrap.next() {
+                Some(program) => {
+                    let mut c = Command::new(program);
+                    c.args(wrap).arg(bin);
+                    c
+                }
+                None => Command::new(bin),
+            };
             cmd.arg("-C").arg(&ws.root).args([
                 "run",
                 "--once",
