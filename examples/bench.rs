@@ -787,22 +787,25 @@ fn smtp_bench(bin: &Path) {
         assert_eq!(run.counts.messages, n, "smtplib delivered every message");
         run
     };
+    // KKR_BENCH_WRAP: a command (split at spaces) that the first round's kkr runs under,
+    // e.g. a profiler; that round's times then include the wrapper's.
+    let wrap: Vec<String> = std::env::var("KKR_BENCH_WRAP")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
     let (mut kkr, mut one, mut each) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..SMTP_ROUNDS {
         let (_dir, ws) = workspace(&extra);
         run_once(bin, &ws, BEFORE_SEND);
         let kkr_run = || {
-            // KKR_BENCH_WRAP: a command (split at spaces) that the first round's kkr runs
-            // under, e.g. a profiler; that round's times then include the wrapper's.
-            let wrap = std::env::var("KKR_BENCH_WRAP").unwrap_or_default();
-            let mut wrap = wrap.split_whitespace().filter(|_| round == 0);
-            let mut cmd = match wrap.next() {
-                Some(program) => {
+            let mut cmd = match (round, wrap.split_first()) {
+                (0, Some((program, args))) => {
                     let mut c = Command::new(program);
-                    c.args(wrap).arg(bin);
+                    c.args(args).arg(bin);
                     c
                 }
-                None => Command::new(bin),
+                _ => Command::new(bin),
             };
             cmd.arg("-C").arg(&ws.root).args([
                 "run",
